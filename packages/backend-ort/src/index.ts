@@ -1,0 +1,3 @@
+export { createOrtBackends, createOrtWasmBackend, createOrtWebGpuBackend, defaultThreads } from './ort-backends.js';
+export type { OrtBackendOptions } from './ort-backends.js';
+export { describeAdapter, probeWebGpu } from './webgpu-probe.js';

@@ -1,0 +1,144 @@
+import { EdgeInferError, type Backend, type Capability, type ModelFiles, type SessionOptions } from '@edgeinfer/core';
+import type * as Ort from 'onnxruntime-web';
+import { createOrtSession, type GpuErrorWatch } from './ort-session.js';
+import { probeWebGpu } from './webgpu-probe.js';
+
+type OrtModule = typeof Ort;
+
+export interface OrtBackendOptions {
+  /** Override where onnxruntime-web's .mjs/.wasm come from (defaults to the bundled files). */
+  readonly wasmPaths?: { mjs: string; wasm: string };
+  /** WASM threads; defaults to min(4, cores) when cross-origin isolated, else 1. */
+  readonly numThreads?: number;
+}
+
+let ortModule: Promise<OrtModule> | undefined;
+
+/** onnxruntime-web is imported only when one of its backends is tried. */
+function loadOrt(options: OrtBackendOptions): Promise<OrtModule> {
+  ortModule ??= (async () => {
+    const [ort, assets] = await Promise.all([import('onnxruntime-web'), import('./ort-assets.js')]);
+    ort.env.wasm.wasmPaths = options.wasmPaths ?? assets.ortWasmPaths;
+    ort.env.wasm.numThreads = options.numThreads ?? defaultThreads();
+    ort.env.logLevel = 'error';
+    return ort;
+  })();
+  return ortModule;
+}
+
+export function defaultThreads(): number {
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+  return isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+}
+
+function probeWasm(): Capability {
+  const simd = WebAssembly.validate(
+    new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]),
+  );
+  if (!simd) return { available: false, reason: 'WebAssembly SIMD is not supported; onnxruntime-web needs it.' };
+  return { available: true, details: { simd, threads: defaultThreads(), crossOriginIsolated: defaultThreads() > 1 || (typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated) } };
+}
+
+function sessionError(error: unknown, backend: string): EdgeInferError {
+  if (error instanceof EdgeInferError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  const invalid = /protobuf|parse|model format|Failed to load model|invalid model/i.test(message);
+  return new EdgeInferError(invalid ? 'engine/model-invalid' : 'engine/backend-failed', `onnxruntime-web (${backend}) could not create a session: ${message}`, {
+    details: { backend },
+    cause: error,
+  });
+}
+
+function watchDevice(device: GPUDevice): GpuErrorWatch {
+  const errors: string[] = [];
+  let lost: string | undefined;
+  device.addEventListener('uncapturederror', (event) => errors.push((event as GPUUncapturedErrorEvent).error.message));
+  void device.lost.then((info) => {
+    lost = `${info.reason}: ${info.message}`;
+  });
+  return {
+    takeErrors: () => errors.splice(0),
+    get lost() {
+      return lost;
+    },
+  };
+}
+
+let gpuWatch: Promise<GpuErrorWatch> | undefined;
+
+/**
+ * We create the GPUDevice ourselves and hand it to onnxruntime-web, so we can watch it: a shader
+ * that fails validation yields all-zero outputs with no exception, only an uncaptured error.
+ */
+async function prepareWebGpu(ort: OrtModule): Promise<GpuErrorWatch> {
+  gpuWatch ??= (async () => {
+    const probe = await probeWebGpu();
+    if (!probe.gpuAdapter) throw new EdgeInferError('engine/backend-unavailable', probe.reason ?? 'No WebGPU adapter.');
+    const adapter = probe.gpuAdapter;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+      requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
+    });
+    ort.env.webgpu.device = device;
+    (globalThis as { __edgeinferGpuDevice?: GPUDevice }).__edgeinferGpuDevice = device;
+    return watchDevice(device);
+  })();
+  return gpuWatch;
+}
+
+export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend {
+  return {
+    name: 'webgpu',
+    library: 'ort',
+    priority: 100,
+    probe: () => probeWebGpu().then(({ gpuAdapter: _adapter, ...capability }) => capability),
+    // Integer (int8) kernels have no WebGPU implementation in onnxruntime-web; they would run on its CPU path.
+    supports: (format, dtype) => format === 'onnx' && (dtype === 'float32' || dtype === 'float16'),
+    async load(files: ModelFiles, _sessionOptions?: SessionOptions) {
+      const ort = await loadOrt(options);
+      const watch = await prepareWebGpu(ort);
+      if (watch.lost) throw new EdgeInferError('engine/backend-failed', `The WebGPU device was lost: ${watch.lost}`);
+      try {
+        const session = await ort.InferenceSession.create(new Uint8Array(files.files[files.entry]!), {
+          executionProviders: ['webgpu'],
+          graphOptimizationLevel: 'all',
+        });
+        return createOrtSession(ort, session, watch);
+      } catch (error) {
+        throw sessionError(error, 'webgpu');
+      }
+    },
+  };
+}
+
+export function createOrtWasmBackend(options: OrtBackendOptions = {}): Backend {
+  return {
+    name: 'wasm',
+    library: 'ort',
+    priority: 80,
+    probe: async () => probeWasm(),
+    supports: (format) => format === 'onnx',
+    async load(files: ModelFiles) {
+      const ort = await loadOrt(options);
+      try {
+        const session = await ort.InferenceSession.create(new Uint8Array(files.files[files.entry]!), {
+          executionProviders: ['wasm'],
+          graphOptimizationLevel: 'all',
+        });
+        return createOrtSession(ort, session);
+      } catch (error) {
+        throw sessionError(error, 'wasm');
+      }
+    },
+  };
+}
+
+export function createOrtBackends(options: OrtBackendOptions = {}): Backend[] {
+  return [createOrtWebGpuBackend(options), createOrtWasmBackend(options)];
+}

@@ -1,0 +1,1 @@
+export { createTfjsBackend, createTfjsBackends } from './tfjs-backends.js';

@@ -1,0 +1,130 @@
+/**
+ * Every error edgeinfer throws is an EdgeInferError with a stable, namespaced `code`.
+ * Errors cross the worker boundary as plain objects (structured clone drops class identity),
+ * so `toSerializedError` / `fromSerializedError` carry code, details and cause across postMessage.
+ */
+export const ERROR_CODES = {
+  'core/invalid-tensor': 'A tensor was built with data that does not match its dtype or dims.',
+  'core/invalid-manifest': 'The model manifest does not match the schema.',
+  'loader/network': 'A model file or the manifest could not be fetched.',
+  'loader/http-status': 'The server answered a model file request with a non-2xx status.',
+  'loader/not-a-model': 'The server answered with HTML or another type that is not a model file.',
+  'loader/size-mismatch': 'A downloaded file does not have the size the manifest declares.',
+  'loader/integrity': 'A downloaded or cached file does not match its SHA-256 in the manifest.',
+  'loader/quota': 'Not enough storage for the model even after evicting older models.',
+  'loader/model-not-found': 'The manifest has no such model, version or variant.',
+  'loader/revoked': 'The requested version is revoked in the manifest.',
+  'loader/offline': 'The network is unavailable and the model is not cached.',
+  'loader/decrypt': 'An encrypted variant could not be decrypted with the given key.',
+  'loader/aborted': 'The load was aborted by its AbortSignal.',
+  'engine/backend-unavailable': 'No backend can run this model on this device.',
+  'engine/backend-failed': 'A backend failed to create a session or to run.',
+  'engine/model-invalid': 'The model bytes are corrupt or not a model this backend can read.',
+  'engine/input-name': 'An input is missing or has a name the model does not declare.',
+  'engine/input-dtype': 'An input has a dtype the model does not accept.',
+  'engine/input-shape': 'An input has a shape the model does not accept.',
+  'engine/timeout': 'A run did not finish within its timeoutMs.',
+  'engine/aborted': 'A run was aborted by its AbortSignal.',
+  'engine/disposed': 'The model or engine was disposed before the call.',
+  'engine/worker-crashed': 'The inference worker died and could not be restarted.',
+  'engine/invalid-image': 'The image could not be decoded or has no pixels.',
+  'quantize/not-onnx': 'The input file is not an ONNX model.',
+  'quantize/unsupported-opset': 'The model uses an opset the quantizer does not support.',
+  'telemetry/invalid-event': 'An event does not match the telemetry schema.',
+  'collector/auth': 'The ingest key or admin token is missing or wrong.',
+  'collector/invalid-batch': 'The posted batch does not match the telemetry schema.',
+  'collector/rate-limited': 'Too many requests for this ingest key.',
+  'collector/storage': 'The collector could not store or read events.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type ErrorDetails = Record<string, unknown>;
+
+export interface SerializedError {
+  readonly __edgeinfer: 1;
+  readonly name: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details: ErrorDetails;
+  readonly stack?: string;
+  readonly cause?: SerializedError | { name: string; message: string; stack?: string };
+}
+
+export class EdgeInferError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EdgeInferError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isEdgeInferError(value: unknown, code?: ErrorCode): value is EdgeInferError {
+  return value instanceof EdgeInferError && (code === undefined || value.code === code);
+}
+
+/** Turns any thrown value into a structured-cloneable object that keeps code, details and cause. */
+export function toSerializedError(error: unknown): SerializedError {
+  if (error instanceof EdgeInferError) {
+    return {
+      __edgeinfer: 1,
+      name: error.name,
+      code: error.code,
+      message: error.message,
+      details: toPlainData(error.details),
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(error.cause === undefined ? {} : { cause: serializeCause(error.cause) }),
+    };
+  }
+  const plain = error instanceof Error ? error : new Error(String(error));
+  return {
+    __edgeinfer: 1,
+    name: 'EdgeInferError',
+    code: 'engine/backend-failed',
+    message: plain.message,
+    details: {},
+    cause: { name: plain.name, message: plain.message, ...(plain.stack ? { stack: plain.stack } : {}) },
+  };
+}
+
+export function isSerializedError(value: unknown): value is SerializedError {
+  return typeof value === 'object' && value !== null && (value as { __edgeinfer?: unknown }).__edgeinfer === 1;
+}
+
+/** Rebuilds a real EdgeInferError (instanceof works again) from its serialized form. */
+export function fromSerializedError(serialized: SerializedError): EdgeInferError {
+  const cause = serialized.cause === undefined ? undefined : rebuildCause(serialized.cause);
+  const error = new EdgeInferError(serialized.code, serialized.message, {
+    details: serialized.details,
+    ...(cause === undefined ? {} : { cause }),
+  });
+  if (serialized.stack) error.stack = serialized.stack;
+  return error;
+}
+
+function serializeCause(cause: unknown): SerializedError['cause'] {
+  if (cause instanceof EdgeInferError) return toSerializedError(cause);
+  if (cause instanceof Error) return { name: cause.name, message: cause.message, ...(cause.stack ? { stack: cause.stack } : {}) };
+  return { name: 'Error', message: String(cause) };
+}
+
+function rebuildCause(cause: NonNullable<SerializedError['cause']>): Error {
+  if (isSerializedError(cause)) return fromSerializedError(cause);
+  const error = new Error(cause.message);
+  error.name = cause.name;
+  if (cause.stack) error.stack = cause.stack;
+  return error;
+}
+
+/** Details must survive structured clone: drop functions and class instances that would throw. */
+function toPlainData(details: ErrorDetails): ErrorDetails {
+  try {
+    return JSON.parse(JSON.stringify(details)) as ErrorDetails;
+  } catch {
+    return { unserializable: true };
+  }
+}

@@ -1,0 +1,312 @@
+import { EdgeInferError, fromSerializedError, softmax, topK, type Capability, type NamedTensors, type Tensor } from '@edgeinfer/core';
+import type { LoadProgress } from '@edgeinfer/loader';
+import * as Comlink from 'comlink';
+import { createWorkerApi } from './worker-host.js';
+import type { EngineCore, LoadRequest } from './engine-core.js';
+import { imageToTensor, type ImageInput } from './image-preprocessing.js';
+import type { ModelInfo } from './model-info.js';
+import type { Outcome, WorkerApi } from './protocol.js';
+
+export interface LoadOptions extends Omit<LoadRequest, 'manifestUrl' | 'modelId'> {
+  readonly modelId?: string;
+  readonly onProgress?: (progress: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Transfer the input buffers to the worker instead of copying them (they are detached afterwards). */
+  readonly transfer?: boolean;
+}
+
+export interface RunOutput {
+  readonly outputs: NamedTensors;
+  /** The first output: most models have one. */
+  readonly output: Tensor;
+  readonly backend: string;
+  readonly timings: { readonly queueMs: number; readonly runMs: number; readonly totalMs: number };
+}
+
+export interface Classification {
+  readonly label: string;
+  readonly index: number;
+  readonly probability: number;
+}
+
+export interface ClassifyOutput extends RunOutput {
+  readonly top: readonly Classification[];
+}
+
+export interface Model {
+  readonly info: ModelInfo;
+  run(feeds: NamedTensors, options?: RunOptions): Promise<RunOutput>;
+  classify(image: ImageInput, options?: RunOptions & { topK?: number }): Promise<ClassifyOutput>;
+  dispose(): Promise<void>;
+}
+
+export interface Engine {
+  /** `ref` is a manifest URL; the model id is its #fragment or options.modelId. */
+  load(ref: string, options?: LoadOptions): Promise<Model>;
+  probe(): Promise<Record<string, Capability>>;
+  /** Times the worker was replaced after a crash or hang. */
+  readonly restarts: number;
+  dispose(): Promise<void>;
+}
+
+export interface EngineClientOptions {
+  /** Starts the engine's worker; omit with `core` to run in the page. */
+  readonly createWorker?: () => Worker;
+  /** In-page engine (worker: false). */
+  readonly core?: EngineCore;
+  /** A worker that does not answer a ping for this long while work is pending is replaced. */
+  readonly hangTimeoutMs?: number;
+  readonly onEvent?: (event: ClientEvent) => void;
+}
+
+export type ClientEvent =
+  | { type: 'run'; info: ModelInfo; queueMs: number; runMs: number; totalMs: number; backend: string }
+  | { type: 'error'; info?: ModelInfo; code: string }
+  | { type: 'restart'; reason: string };
+
+class WorkerLost extends Error {}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw fromSerializedError(outcome.error);
+}
+
+function resolveRef(ref: string, modelId?: string): { manifestUrl: string; modelId: string } {
+  const base = typeof location !== 'undefined' ? location.href : undefined;
+  const url = new URL(ref, base);
+  const id = modelId ?? decodeURIComponent(url.hash.slice(1));
+  url.hash = '';
+  if (!id) throw new EdgeInferError('loader/model-not-found', `Say which model to load: "${ref}#<model-id>" or { modelId }.`, { details: { ref } });
+  return { manifestUrl: url.href, modelId: id };
+}
+
+function inputBuffers(feeds: NamedTensors): ArrayBuffer[] {
+  return [...new Set(Object.values(feeds).map((tensor) => tensor.data.buffer).filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer))];
+}
+
+/** A worker (or in-page core) connection that can be replaced when the worker dies or hangs. */
+function createConnection(options: EngineClientOptions) {
+  let worker: Worker | undefined;
+  let api: WorkerApi | Comlink.Remote<WorkerApi>;
+  let lost: { promise: Promise<never>; reject: (error: Error) => void };
+  let pending = 0;
+  let monitor: ReturnType<typeof setInterval> | undefined;
+  let generation = 0;
+  const hangTimeoutMs = options.hangTimeoutMs ?? 15_000;
+
+  function start(): void {
+    generation++;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<never>((_, rejectLost) => (reject = rejectLost));
+    promise.catch(() => undefined);
+    lost = { promise, reject };
+    if (options.createWorker) {
+      worker = options.createWorker();
+      worker.addEventListener('error', () => declareLost('the worker crashed'));
+      api = Comlink.wrap<WorkerApi>(worker);
+    } else {
+      api = createWorkerApi(options.core!);
+    }
+  }
+
+  function declareLost(reason: string): void {
+    const current = lost;
+    worker?.terminate();
+    worker = undefined;
+    current.reject(new WorkerLost(reason));
+    start();
+    onRestart(reason);
+  }
+
+  let onRestart: (reason: string) => void = () => undefined;
+
+  /** While calls are pending, a worker that misses a ping is declared lost (terminate() fires no event). */
+  function watch(): void {
+    if (monitor || !options.createWorker) return;
+    monitor = setInterval(() => {
+      if (pending === 0) return;
+      const watched = generation;
+      const timer = setTimeout(() => watched === generation && declareLost(`the worker did not answer for ${hangTimeoutMs} ms`), hangTimeoutMs);
+      void (api as WorkerApi).ping().then(
+        () => clearTimeout(timer),
+        () => undefined,
+      );
+    }, Math.min(1000, hangTimeoutMs));
+  }
+
+  start();
+  return {
+    get generation() {
+      return generation;
+    },
+    set onRestart(handler: (reason: string) => void) {
+      onRestart = handler;
+    },
+    /** Calls the worker; rejects with WorkerLost if it dies meanwhile. */
+    async call<T>(work: (api: WorkerApi) => Promise<T>): Promise<T> {
+      pending++;
+      watch();
+      try {
+        return await Promise.race([work(api as WorkerApi), lost.promise]);
+      } finally {
+        pending--;
+      }
+    },
+    close(): void {
+      if (monitor) clearInterval(monitor);
+      worker?.terminate();
+      if (options.core) void options.core.disposeAll();
+    },
+  };
+}
+
+export function createEngineClient(options: EngineClientOptions): Engine {
+  if (!options.createWorker && !options.core) throw new Error('createEngineClient needs createWorker or core');
+  const connection = createConnection(options);
+  let restarts = 0;
+  let nextLoadId = 1;
+  const reloads = new Set<() => Promise<void>>();
+  let recovering: Promise<void> = Promise.resolve();
+  let disposed = false;
+
+  connection.onRestart = (reason) => {
+    restarts++;
+    options.onEvent?.({ type: 'restart', reason });
+    // Reload every model into the new worker (from the IndexedDB cache: no download).
+    recovering = Promise.all([...reloads].map((reload) => reload())).then(() => undefined);
+  };
+
+  async function loadInWorker(request: LoadRequest, loadOptions: LoadOptions): Promise<ModelInfo> {
+    const loadId = nextLoadId++;
+    const onAbort = () => void connection.call((api) => Promise.resolve(api.abortLoad(loadId)));
+    loadOptions.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const progress = loadOptions.onProgress ? (options.createWorker ? Comlink.proxy(loadOptions.onProgress) : loadOptions.onProgress) : undefined;
+      return unwrap(await connection.call((api) => api.load(loadId, request, progress)));
+    } finally {
+      loadOptions.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function load(ref: string, loadOptions: LoadOptions = {}): Promise<Model> {
+    if (disposed) throw new EdgeInferError('engine/disposed', 'The engine was disposed.');
+    const { onProgress: _progress, signal: _signal, modelId, ...rest } = loadOptions;
+    const request: LoadRequest = { ...rest, ...resolveRef(ref, modelId) };
+    if (loadOptions.signal?.aborted) throw new EdgeInferError('loader/aborted', 'The model load was aborted before it started.');
+    let info = await loadInWorker(request, loadOptions);
+    let queue: Promise<unknown> = Promise.resolve();
+    let modelDisposed = false;
+
+    // After a restart the model is reloaded, pinned to the version and variant it had.
+    const reload = async () => {
+      info = await loadInWorker({ ...request, version: info.version, variants: [info.variant] }, {});
+    };
+    reloads.add(reload);
+
+    async function runOnce(feeds: NamedTensors, runOptions: RunOptions) {
+      const transfer = runOptions.transfer && options.createWorker ? inputBuffers(feeds) : [];
+      return unwrap(await connection.call((api) => api.run(info.handle, transfer.length ? Comlink.transfer(feeds, transfer) : feeds)));
+    }
+
+    async function runWithRecovery(feeds: NamedTensors, runOptions: RunOptions) {
+      await recovering;
+      try {
+        return await runOnce(feeds, runOptions);
+      } catch (error) {
+        if (!(error instanceof WorkerLost)) throw error;
+        // The worker died mid-run: wait for the new worker and the reload, then retry once.
+        await recovering;
+        return runOnce(feeds, { ...runOptions, transfer: false });
+      }
+    }
+
+    async function run(feeds: NamedTensors, runOptions: RunOptions = {}): Promise<RunOutput> {
+      if (modelDisposed) throw new EdgeInferError('engine/disposed', `${info.id} was disposed; load it again.`);
+      const queuedAt = performance.now();
+      const previous = queue;
+      const task = (async () => {
+        await previous.catch(() => undefined);
+        const startedAt = performance.now();
+        if (runOptions.signal?.aborted) throw new EdgeInferError('engine/aborted', 'The run was aborted before it started.');
+        const result = await withDeadline(runWithRecovery(feeds, runOptions), runOptions);
+        const done = performance.now();
+        const output = result.outputs[info.outputs[0]?.name ?? ''] ?? Object.values(result.outputs)[0]!;
+        const timings = { queueMs: startedAt - queuedAt, runMs: result.runMs, totalMs: done - queuedAt };
+        options.onEvent?.({ type: 'run', info, backend: result.backend, ...timings });
+        if (result.backend !== info.backend) info = { ...info, backend: result.backend };
+        return { outputs: result.outputs, output, backend: result.backend, timings };
+      })();
+      queue = task.catch(() => undefined);
+      try {
+        return await task;
+      } catch (error) {
+        options.onEvent?.({ type: 'error', info, code: (error as EdgeInferError).code ?? 'engine/backend-failed' });
+        throw error;
+      }
+    }
+
+    const model: Model = {
+      get info() {
+        return info;
+      },
+      run,
+      async classify(image, classifyOptions = {}) {
+        if (!info.preprocessing) {
+          throw new EdgeInferError('engine/invalid-image', `${info.id} has no preprocessing in its manifest, so it cannot classify images; use run().`);
+        }
+        const tensor = await imageToTensor(image, info.preprocessing);
+        const result = await run({ [info.inputs[0]!.name]: tensor }, { ...classifyOptions, transfer: true });
+        const probabilities = softmax(result.output.data as Float32Array);
+        const top = topK(probabilities, classifyOptions.topK ?? 5).map(({ index, score }) => ({
+          index,
+          probability: score,
+          label: info.labels[index] ?? `class ${index}`,
+        }));
+        return { ...result, top };
+      },
+      async dispose() {
+        if (modelDisposed) return;
+        modelDisposed = true;
+        reloads.delete(reload);
+        await queue;
+        unwrap(await connection.call((api) => api.dispose(info.handle)));
+      },
+    };
+    return model;
+  }
+
+  return {
+    load,
+    async probe() {
+      return unwrap(await connection.call((api) => api.probe()));
+    },
+    get restarts() {
+      return restarts;
+    },
+    async dispose() {
+      disposed = true;
+      connection.close();
+    },
+  };
+}
+
+/** Rejects with engine/timeout or engine/aborted; the worker's answer, if it comes later, is dropped. */
+function withDeadline<T>(work: Promise<T>, options: RunOptions): Promise<T> {
+  if (!options.signal && !options.timeoutMs) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = options.timeoutMs
+      ? setTimeout(() => reject(new EdgeInferError('engine/timeout', `The run took longer than ${options.timeoutMs} ms.`, { details: { timeoutMs: options.timeoutMs } })), options.timeoutMs)
+      : undefined;
+    const onAbort = () => reject(new EdgeInferError('engine/aborted', 'The run was aborted.'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    });
+  });
+}

@@ -1,0 +1,288 @@
+import {
+  EdgeInferError,
+  backendId,
+  isEdgeInferError,
+  type Backend,
+  type Capability,
+  type NamedTensors,
+  type Session,
+  type TensorSpec,
+} from '@edgeinfer/core';
+import type { LoadProgress, Loader, ResolvedModel, DecryptionKey, Channel } from '@edgeinfer/loader';
+import { validateInputs } from './input-validation.js';
+import type { FallbackRecord, ModelInfo } from './model-info.js';
+import { rankCandidates, type Candidate } from './selection.js';
+import { warmupFeeds, hasNonFinite } from './warmup.js';
+
+export interface LoadRequest {
+  readonly manifestUrl: string;
+  readonly modelId: string;
+  readonly version?: string;
+  readonly channel?: Channel;
+  /** Variant names in order of preference; default: every variant, full precision first. */
+  readonly variants?: readonly string[];
+  /** Backend names or ids ('wasm', 'ort-webgpu', 'webgl'...) in order of preference; default: auto. */
+  readonly backends?: readonly string[];
+  readonly decryptionKey?: DecryptionKey;
+}
+
+export interface RunResult {
+  readonly outputs: NamedTensors;
+  readonly backend: string;
+  readonly runMs: number;
+}
+
+export interface EngineEvent {
+  readonly type: 'load' | 'fallback' | 'error' | 'inference';
+  readonly info?: ModelInfo;
+  readonly fallback?: FallbackRecord;
+  readonly code?: string;
+  readonly runMs?: number;
+}
+
+export interface EngineCoreOptions {
+  readonly backends: readonly Backend[];
+  readonly loader: Loader;
+  readonly onEvent?: (event: EngineEvent) => void;
+}
+
+interface LoadedModel {
+  info: ModelInfo;
+  session: Session;
+  candidate: Candidate;
+  remaining: Candidate[];
+  resolved: ResolvedModel;
+  request: LoadRequest;
+  fallbacks: FallbackRecord[];
+}
+
+/** The part of the engine that owns backends and sessions: it runs inside the worker (or the page with worker: false). */
+export interface EngineCore {
+  probe(): Promise<Record<string, Capability>>;
+  load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo>;
+  run(handle: number, feeds: NamedTensors): Promise<RunResult>;
+  info(handle: number): ModelInfo;
+  dispose(handle: number): Promise<void>;
+  disposeAll(): Promise<void>;
+}
+
+const describeError = (error: unknown) =>
+  isEdgeInferError(error) ? { code: error.code, message: error.message } : { code: 'engine/backend-failed', message: (error as Error)?.message ?? String(error) };
+
+/** Errors that are the caller's, not the backend's: no fallback would fix them. */
+const CALLER_ERRORS = new Set(['engine/input-name', 'engine/input-dtype', 'engine/input-shape', 'loader/aborted', 'loader/decrypt', 'loader/integrity', 'loader/quota', 'loader/offline', 'loader/model-not-found', 'loader/revoked', 'loader/http-status', 'loader/not-a-model', 'loader/size-mismatch', 'loader/network', 'core/invalid-manifest']);
+
+export function createEngineCore(options: EngineCoreOptions): EngineCore {
+  let capabilities: Promise<Map<Backend, Capability>> | undefined;
+  const models = new Map<number, LoadedModel>();
+  let nextHandle = 1;
+  const emit = (event: EngineEvent) => options.onEvent?.(event);
+
+  function probeAll(): Promise<Map<Backend, Capability>> {
+    capabilities ??= Promise.all(
+      options.backends.map(async (backend) => [backend, await backend.probe().catch((error: Error) => ({ available: false, reason: error.message }))] as const),
+    ).then((entries) => new Map(entries));
+    return capabilities;
+  }
+
+  async function openCandidate(
+    candidate: Candidate,
+    resolved: ResolvedModel,
+    request: LoadRequest,
+    onProgress?: (progress: LoadProgress) => void,
+    signal?: AbortSignal,
+  ) {
+    const files = await options.loader.fetchVariant(resolved, {
+      variant: candidate.variant,
+      ...(onProgress ? { onProgress } : {}),
+      ...(signal ? { signal } : {}),
+      ...(request.decryptionKey ? { decryptionKey: request.decryptionKey } : {}),
+    });
+    const version = resolved.versionEntry;
+    const compileStarted = performance.now();
+    const session = await candidate.backend.load(
+      { format: candidate.variantEntry.format, dtype: candidate.variantEntry.dtype, entry: files.entry, files: files.files },
+      { ioNames: { inputs: version.inputs.map((spec) => spec.name), outputs: version.outputs.map((spec) => spec.name) } },
+    );
+    const compileMs = performance.now() - compileStarted;
+    const warmupStarted = performance.now();
+    try {
+      await checkRun(session, version.inputs, backendId(candidate.backend));
+    } catch (error) {
+      await session.dispose().catch(() => undefined);
+      throw error;
+    }
+    return { session, files, compileMs, warmupMs: performance.now() - warmupStarted };
+  }
+
+  async function load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
+    const started = performance.now();
+    const resolved = await options.loader.resolve({
+      manifestUrl: request.manifestUrl,
+      modelId: request.modelId,
+      ...(request.version ? { version: request.version } : {}),
+      ...(request.channel ? { channel: request.channel } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const manifestMs = performance.now() - started;
+    const { candidates, rejected } = rankCandidates({
+      backends: options.backends,
+      capabilities: await probeAll(),
+      variants: resolved.versionEntry.variants,
+      ...(request.backends ? { allow: request.backends } : {}),
+      ...(request.variants ? { variantPreference: request.variants } : {}),
+    });
+    const fallbacks: FallbackRecord[] = [];
+    for (const [index, candidate] of candidates.entries()) {
+      if (signal?.aborted) throw new EdgeInferError('loader/aborted', 'The model load was aborted.');
+      try {
+        const opened = await openCandidate(candidate, resolved, request, onProgress, signal);
+        const handle = nextHandle++;
+        const info = buildInfo(handle, resolved, candidate, candidates, rejected, fallbacks, opened, manifestMs, performance.now() - started);
+        models.set(handle, { info, session: opened.session, candidate, remaining: candidates.slice(index + 1), resolved, request, fallbacks });
+        emit({ type: 'load', info });
+        return info;
+      } catch (error) {
+        const described = describeError(error);
+        if (CALLER_ERRORS.has(described.code)) throw error;
+        const record: FallbackRecord = { backend: backendId(candidate.backend), variant: candidate.variant, ...described, at: 'load' };
+        fallbacks.push(record);
+        emit({ type: 'fallback', fallback: record });
+      }
+    }
+    const why = [...rejected.map((entry) => `${entry.backend}: ${entry.reason}`), ...fallbacks.map((entry) => `${entry.backend}/${entry.variant}: ${entry.code} ${entry.message}`)];
+    const error = new EdgeInferError(
+      'engine/backend-unavailable',
+      `No backend could run ${request.modelId}@${resolved.version} here. ${why.length ? `Why each failed: ${why.join(' | ')}` : 'No backend supports its variants.'}`,
+      { details: { rejected, fallbacks } },
+    );
+    emit({ type: 'error', code: error.code });
+    throw error;
+  }
+
+  function getModel(handle: number): LoadedModel {
+    const model = models.get(handle);
+    if (!model) throw new EdgeInferError('engine/disposed', `Model handle ${handle} is not loaded (it was disposed, or the engine restarted). Load it again.`, { details: { handle } });
+    return model;
+  }
+
+  /** Runs on the current backend; on a backend failure moves to the next candidate and re-runs. */
+  async function run(handle: number, feeds: NamedTensors): Promise<RunResult> {
+    const model = getModel(handle);
+    validateInputs(feeds, model.info.inputs);
+    for (;;) {
+      const started = performance.now();
+      try {
+        const outputs = await model.session.run(feeds);
+        const runMs = performance.now() - started;
+        return { outputs, backend: model.info.backend, runMs };
+      } catch (error) {
+        const described = describeError(error);
+        if (CALLER_ERRORS.has(described.code)) throw error;
+        const record: FallbackRecord = { backend: model.info.backend, variant: model.info.variant, ...described, at: 'run' };
+        model.fallbacks.push(record);
+        emit({ type: 'fallback', fallback: record });
+        await model.session.dispose().catch(() => undefined);
+        await switchToNextCandidate(model, error);
+      }
+    }
+  }
+
+  async function switchToNextCandidate(model: LoadedModel, lastError: unknown): Promise<void> {
+    while (model.remaining.length > 0) {
+      const candidate = model.remaining.shift()!;
+      try {
+        const opened = await openCandidate(candidate, model.resolved, model.request);
+        model.session = opened.session;
+        model.candidate = candidate;
+        model.info = {
+          ...model.info,
+          backend: backendId(candidate.backend),
+          variant: candidate.variant,
+          dtype: candidate.variantEntry.dtype,
+          selectionReason: `fell back at run time: ${candidate.reason}`,
+          fallbacks: [...model.fallbacks],
+        };
+        return;
+      } catch (error) {
+        const record: FallbackRecord = { backend: backendId(candidate.backend), variant: candidate.variant, ...describeError(error), at: 'load' };
+        model.fallbacks.push(record);
+        emit({ type: 'fallback', fallback: record });
+      }
+    }
+    models.delete(model.info.handle);
+    throw new EdgeInferError('engine/backend-failed', `Every backend failed for ${model.info.id}: ${model.fallbacks.map((entry) => `${entry.backend}: ${entry.message}`).join(' | ')}`, {
+      details: { fallbacks: model.fallbacks },
+      cause: lastError,
+    });
+  }
+
+  async function dispose(handle: number): Promise<void> {
+    const model = models.get(handle);
+    if (!model) return;
+    models.delete(handle);
+    await model.session.dispose();
+  }
+
+  return {
+    async probe() {
+      const all = await probeAll();
+      return Object.fromEntries([...all].map(([backend, capability]) => [backendId(backend), capability]));
+    },
+    load,
+    run,
+    info: (handle) => getModel(handle).info,
+    dispose,
+    async disposeAll() {
+      await Promise.all([...models.keys()].map(dispose));
+    },
+  };
+}
+
+/** A first run on zeros: catches kernels that fail or produce NaN before the app's first request. */
+async function checkRun(session: Session, inputs: readonly TensorSpec[], backend: string): Promise<void> {
+  const outputs = await session.run(warmupFeeds(inputs));
+  const bad = Object.entries(outputs).find(([, tensor]) => hasNonFinite(tensor));
+  if (bad) {
+    throw new EdgeInferError('engine/backend-failed', `${backend} produced NaN or Infinity in "${bad[0]}" on a check run; its kernels cannot be trusted here.`, {
+      details: { backend, output: bad[0] },
+    });
+  }
+}
+
+function buildInfo(
+  handle: number,
+  resolved: ResolvedModel,
+  candidate: Candidate,
+  candidates: Candidate[],
+  rejected: { backend: string; reason: string }[],
+  fallbacks: FallbackRecord[],
+  opened: { files: { fromCache: boolean; sizeBytes: number; timings: { downloadMs: number; verifyMs: number; cacheMs: number } }; compileMs: number; warmupMs: number },
+  manifestMs: number,
+  totalMs: number,
+): ModelInfo {
+  const version = resolved.versionEntry;
+  return {
+    handle,
+    id: resolved.modelId,
+    version: resolved.version,
+    channel: resolved.choice.channel,
+    versionReason: resolved.choice.reason,
+    variant: candidate.variant,
+    dtype: candidate.variantEntry.dtype,
+    backend: backendId(candidate.backend),
+    selectionReason: candidate.reason,
+    candidates: candidates.map((entry) => ({ backend: backendId(entry.backend), variant: entry.variant, reason: entry.reason })),
+    rejected,
+    fallbacks: [...fallbacks],
+    fromCache: opened.files.fromCache,
+    manifestSource: resolved.manifestSource,
+    sizeBytes: opened.files.sizeBytes,
+    timings: { manifestMs, ...opened.files.timings, compileMs: opened.compileMs, warmupMs: opened.warmupMs, totalMs },
+    task: resolved.model.task,
+    labels: resolved.model.labels ?? [],
+    inputs: version.inputs,
+    outputs: version.outputs,
+    ...(version.preprocessing ? { preprocessing: version.preprocessing } : {}),
+  };
+}

@@ -1,0 +1,12 @@
+export { createEngineCore } from './engine-core.js';
+export type { EngineCore, EngineCoreOptions, EngineEvent, LoadRequest, RunResult } from './engine-core.js';
+export { createEngineClient } from './engine-client.js';
+export type { Classification, ClassifyOutput, ClientEvent, Engine, EngineClientOptions, LoadOptions, Model, RunOptions, RunOutput } from './engine-client.js';
+export { exposeEngineCore, createWorkerApi } from './worker-host.js';
+export type { Outcome, WorkerApi } from './protocol.js';
+export { imageToTensor } from './image-preprocessing.js';
+export type { ImageInput } from './image-preprocessing.js';
+export { rankCandidates } from './selection.js';
+export type { Candidate, SelectionRequest } from './selection.js';
+export { validateInputs } from './input-validation.js';
+export type { FallbackRecord, ModelInfo, ModelTimings } from './model-info.js';

@@ -1,0 +1,78 @@
+import { backendId, type Backend, type Capability, type ManifestVariant } from '@edgeinfer/core';
+
+export interface Candidate {
+  readonly backend: Backend;
+  readonly variant: string;
+  readonly variantEntry: ManifestVariant;
+  readonly capability: Capability;
+  readonly score: number;
+  readonly reason: string;
+}
+
+export interface SelectionRequest {
+  readonly backends: readonly Backend[];
+  readonly capabilities: ReadonlyMap<Backend, Capability>;
+  readonly variants: Readonly<Record<string, ManifestVariant>>;
+  /** Backend names or ids the app allows ('wasm', 'ort-webgpu'...), in its order of preference. */
+  readonly allow?: readonly string[];
+  /** Variant names the app allows, in its order of preference. */
+  readonly variantPreference?: readonly string[];
+}
+
+/** A software adapter emulates the GPU on the CPU: measured 50-200x slower than WASM here. */
+const SOFTWARE_ADAPTER_PENALTY = 1000;
+/** Default variant order: full precision first; int8 wins download size, not wasm speed (see DESIGN.md). */
+const DTYPE_RANK = { float32: 0, float16: 1, uint8: 2, int8: 3 } as const;
+
+const matches = (backend: Backend, name: string) => name === backend.name || name === backendId(backend);
+
+/**
+ * Orders every (backend, variant) pair that can run on this device, best first, each with the
+ * reason for its place. Pure: the engine probes, this decides.
+ */
+export function rankCandidates(request: SelectionRequest): { candidates: Candidate[]; rejected: { backend: string; reason: string }[] } {
+  const candidates: Candidate[] = [];
+  const rejected: { backend: string; reason: string }[] = [];
+  for (const backend of request.backends) {
+    const id = backendId(backend);
+    const allowIndex = request.allow ? request.allow.findIndex((name) => matches(backend, name)) : -1;
+    if (request.allow && allowIndex < 0) continue;
+    if (!request.allow && backend.priority < 0) continue;
+    const capability = request.capabilities.get(backend);
+    if (!capability?.available) {
+      rejected.push({ backend: id, reason: capability?.reason ?? 'not probed' });
+      continue;
+    }
+    const variantNames = Object.keys(request.variants).filter((name) => !request.variantPreference || request.variantPreference.includes(name));
+    const supported = variantNames.filter((name) => {
+      const variant = request.variants[name]!;
+      if (!backend.supports(variant.format, variant.dtype)) return false;
+      // fp16 needs the adapter's shader-f16 (SwiftShader has none).
+      return variant.dtype !== 'float16' || capability.adapter?.features.includes('shader-f16') === true;
+    });
+    if (supported.length === 0) {
+      rejected.push({ backend: id, reason: `no variant it can run (variants: ${variantNames.join(', ') || 'none'})` });
+      continue;
+    }
+    for (const variant of supported) {
+      const variantEntry = request.variants[variant]!;
+      const reasons: string[] = [];
+      let score = backend.priority;
+      if (allowIndex >= 0) {
+        score += 10_000 - allowIndex * 100;
+        reasons.push('requested');
+      } else if (capability.adapter?.isSoftware) {
+        score -= SOFTWARE_ADAPTER_PENALTY;
+        reasons.push(`software adapter (${capability.adapter.description || capability.adapter.vendor || capability.adapter.architecture}): GPU emulated on the CPU, slower than WASM`);
+      } else if (capability.adapter) {
+        reasons.push(`hardware adapter ${capability.adapter.vendor} ${capability.adapter.architecture}`.trim());
+      }
+      const preferenceIndex = request.variantPreference?.indexOf(variant) ?? -1;
+      score -= preferenceIndex >= 0 ? preferenceIndex : DTYPE_RANK[variantEntry.dtype];
+      reasons.push(`priority ${backend.priority}, variant ${variant} (${variantEntry.dtype})`);
+      candidates.push({ backend, variant, variantEntry, capability, score, reason: reasons.join('; ') });
+    }
+  }
+  candidates.sort((a, b) => b.score - a.score);
+  return { candidates, rejected };
+}

@@ -1,0 +1,264 @@
+import {
+  EdgeInferError,
+  type Manifest,
+  type ManifestFile,
+  type ManifestModel,
+  type ManifestVariant,
+  type ManifestVersion,
+} from '@edgeinfer/core';
+import type { UseStore } from 'idb-keyval';
+import {
+  DEFAULT_CHUNK_BYTES,
+  deleteModelRecord,
+  listModelRecords,
+  openModelStore,
+  readFile,
+  readModelRecord,
+  readValue,
+  writeFile,
+  writeModelRecord,
+  writeValue,
+  deleteFile,
+  type CachedModelRecord,
+} from './chunked-store.js';
+import { abortError, downloadFile } from './download.js';
+import { decryptFile, type DecryptionKey } from './encryption.js';
+import { fetchManifest } from './manifest-source.js';
+import { ensureRoom } from './quota.js';
+import { chooseVersion, findModel, type Channel, type VersionChoice } from './rollout.js';
+import { sha256Hex } from './sha256.js';
+
+export type LoadPhase = 'manifest' | 'download' | 'verify' | 'cache' | 'ready';
+
+export interface LoadProgress {
+  readonly phase: LoadPhase;
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+  readonly file?: string;
+}
+
+export interface LoaderOptions {
+  readonly fetch?: typeof fetch;
+  /** IndexedDB database that holds the cache; one per app is plenty. */
+  readonly databaseName?: string;
+  readonly chunkBytes?: number;
+  /** Overrides the stored per-profile install id (tests use it to place a device in or out of a canary). */
+  readonly installId?: string;
+}
+
+export interface ResolveRequest {
+  readonly manifestUrl: string;
+  readonly modelId: string;
+  /** Pin a version (testing, rollback drills). */
+  readonly version?: string;
+  readonly channel?: Channel;
+  readonly signal?: AbortSignal;
+}
+
+export interface ResolvedModel {
+  readonly manifestUrl: string;
+  readonly manifestSource: 'network' | 'cache';
+  readonly modelId: string;
+  readonly model: ManifestModel;
+  readonly version: string;
+  readonly versionEntry: ManifestVersion;
+  readonly choice: VersionChoice;
+}
+
+export interface FetchVariantRequest {
+  readonly variant: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /** AES-GCM key for encrypted variants: a CryptoKey or the raw 16/32 key bytes. */
+  readonly decryptionKey?: DecryptionKey;
+}
+
+export interface LoadedFiles {
+  readonly variant: string;
+  readonly variantEntry: ManifestVariant;
+  readonly files: Record<string, ArrayBuffer>;
+  readonly entry: string;
+  readonly fromCache: boolean;
+  readonly sizeBytes: number;
+  readonly timings: { readonly downloadMs: number; readonly verifyMs: number; readonly cacheMs: number };
+}
+
+export interface Loader {
+  resolve(request: ResolveRequest): Promise<ResolvedModel>;
+  fetchVariant(resolved: ResolvedModel, request: FetchVariantRequest): Promise<LoadedFiles>;
+  listCached(): Promise<CachedModelRecord[]>;
+  deleteCached(key: string): Promise<void>;
+  clearCache(): Promise<void>;
+  installId(): Promise<string>;
+}
+
+export const cacheKeyOf = (modelId: string, version: string, variant: string) => `${modelId}@${version}/${variant}`;
+
+export function createLoader(options: LoaderOptions = {}): Loader {
+  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  let store: UseStore | undefined;
+  const getStore = () => (store ??= openModelStore(options.databaseName));
+  const inFlight = new Map<string, Promise<LoadedFiles>>();
+
+  async function installId(): Promise<string> {
+    if (options.installId) return options.installId;
+    const existing = await readValue<string>(getStore(), 'install-id');
+    if (existing) return existing;
+    const created = crypto.randomUUID();
+    await writeValue(getStore(), 'install-id', created);
+    return created;
+  }
+
+  async function resolve(request: ResolveRequest): Promise<ResolvedModel> {
+    const { manifest, source } = await fetchManifest(request.manifestUrl, getStore(), fetchImpl, request.signal);
+    const choice = chooseVersion(manifest, request.modelId, {
+      installId: await installId(),
+      ...(request.version ? { version: request.version } : {}),
+      ...(request.channel ? { channel: request.channel } : {}),
+    });
+    const model = findModel(manifest, request.modelId);
+    return {
+      manifestUrl: request.manifestUrl,
+      manifestSource: source,
+      modelId: request.modelId,
+      model,
+      version: choice.version,
+      versionEntry: model.versions[choice.version] as ManifestVersion,
+      choice,
+    };
+  }
+
+  function fetchVariant(resolved: ResolvedModel, request: FetchVariantRequest): Promise<LoadedFiles> {
+    const variantEntry = resolved.versionEntry.variants[request.variant];
+    if (!variantEntry) {
+      return Promise.reject(
+        new EdgeInferError(
+          'loader/model-not-found',
+          `Version ${resolved.version} of "${resolved.modelId}" has no variant "${request.variant}". Known: ${Object.keys(resolved.versionEntry.variants).join(', ')}.`,
+          { details: { modelId: resolved.modelId, version: resolved.version, variant: request.variant } },
+        ),
+      );
+    }
+    const key = cacheKeyOf(resolved.modelId, resolved.version, request.variant);
+    // Single flight: concurrent loads of one model in this realm share one download.
+    const pending = inFlight.get(key) ?? withCrossTabLock(key, () => loadVariant(resolved, key, variantEntry, request));
+    inFlight.set(key, pending);
+    pending.then(
+      () => inFlight.delete(key),
+      () => inFlight.delete(key),
+    );
+    return pending.then(async (loaded) =>
+      variantEntry.encryption ? { ...loaded, files: await decryptFiles(loaded.files, variantEntry, request.decryptionKey) } : loaded,
+    );
+  }
+
+  async function loadVariant(resolved: ResolvedModel, key: string, variant: ManifestVariant, request: FetchVariantRequest): Promise<LoadedFiles> {
+    const totalBytes = variant.files.reduce((sum, file) => sum + file.size, 0);
+    const report = (phase: LoadPhase, loadedBytes: number, file?: string) =>
+      request.onProgress?.({ phase, loadedBytes, totalBytes, ...(file ? { file } : {}) });
+    const timings = { downloadMs: 0, verifyMs: 0, cacheMs: 0 };
+    const files: Record<string, ArrayBuffer> = {};
+    const missing: ManifestFile[] = [];
+
+    const cacheStarted = performance.now();
+    for (const file of variant.files) {
+      const cached = await readVerified(file);
+      if (cached) files[file.path] = cached;
+      else missing.push(file);
+    }
+    timings.cacheMs += performance.now() - cacheStarted;
+    const fromCache = missing.length === 0;
+
+    if (!fromCache) {
+      if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+        throw new EdgeInferError('loader/offline', `The device is offline and ${key} is not cached. Connect once so the model can be cached.`, {
+          details: { key, missing: missing.map((file) => file.path) },
+        });
+      }
+      await ensureRoom(getStore(), missing.reduce((sum, file) => sum + file.size, 0), key);
+      let doneBytes = totalBytes - missing.reduce((sum, file) => sum + file.size, 0);
+      for (const file of missing) {
+        if (request.signal?.aborted) throw abortError(file);
+        const url = new URL(file.path, resolved.manifestUrl).href;
+        const downloadStarted = performance.now();
+        const bytes = await downloadFile(url, file, {
+          fetch: fetchImpl,
+          signal: request.signal,
+          onBytes: (loaded) => report('download', doneBytes + loaded, file.path),
+        });
+        timings.downloadMs += performance.now() - downloadStarted;
+        const verifyStarted = performance.now();
+        report('verify', doneBytes + file.size, file.path);
+        const actual = await sha256Hex(bytes);
+        timings.verifyMs += performance.now() - verifyStarted;
+        if (actual !== file.sha256) {
+          throw new EdgeInferError('loader/integrity', `${file.path} failed its integrity check (SHA-256 ${actual}, manifest says ${file.sha256}). Nothing was cached; the server may hold a different build than the manifest.`, {
+            details: { file: file.path, url, expected: file.sha256, actual },
+          });
+        }
+        const writeStarted = performance.now();
+        report('cache', doneBytes + file.size, file.path);
+        await writeFile(getStore(), file.sha256, bytes, chunkBytes);
+        timings.cacheMs += performance.now() - writeStarted;
+        files[file.path] = bytes;
+        doneBytes += file.size;
+      }
+    }
+
+    const now = Date.now();
+    const previous = await readModelRecord(getStore(), key);
+    await writeModelRecord(getStore(), {
+      key,
+      modelId: resolved.modelId,
+      version: resolved.version,
+      variant: request.variant,
+      files: variant.files.map((file) => ({ path: file.path, sha256: file.sha256, sizeBytes: file.size })),
+      sizeBytes: totalBytes,
+      cachedAt: previous?.cachedAt ?? now,
+      lastUsedAt: now,
+    });
+    report('ready', totalBytes);
+    return { variant: request.variant, variantEntry: variant, files, entry: entryFile(variant), fromCache, sizeBytes: totalBytes, timings };
+  }
+
+  /** A cached file is served only if its bytes still hash to the manifest's SHA-256. */
+  async function readVerified(file: ManifestFile): Promise<ArrayBuffer | undefined> {
+    const bytes = await readFile(getStore(), file.sha256);
+    if (!bytes) return undefined;
+    if (bytes.byteLength === file.size && (await sha256Hex(bytes)) === file.sha256) return bytes;
+    await deleteFile(getStore(), file.sha256);
+    return undefined;
+  }
+
+  return {
+    resolve,
+    fetchVariant,
+    installId,
+    listCached: () => listModelRecords(getStore()),
+    deleteCached: (key) => deleteModelRecord(getStore(), key),
+    async clearCache() {
+      for (const record of await listModelRecords(getStore())) await deleteModelRecord(getStore(), record.key);
+    },
+  };
+}
+
+/** The file a backend opens first: the .onnx, or the TF.js model.json that names the weights. */
+export function entryFile(variant: ManifestVariant): string {
+  const wanted = variant.format === 'onnx' ? '.onnx' : 'model.json';
+  return (variant.files.find((file) => file.path.endsWith(wanted)) ?? variant.files[0])!.path;
+}
+
+/** Web Locks make tabs (and workers) of one origin download a model once; the loser finds it cached. */
+function withCrossTabLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? (locks.request(`edgeinfer:model:${key}`, work) as Promise<T>) : work();
+}
+
+async function decryptFiles(files: Record<string, ArrayBuffer>, variant: ManifestVariant, key: DecryptionKey | undefined): Promise<Record<string, ArrayBuffer>> {
+  const decrypted: Record<string, ArrayBuffer> = {};
+  for (const [path, bytes] of Object.entries(files)) decrypted[path] = await decryptFile(bytes, variant.encryption!, key, path);
+  return decrypted;
+}
+
+export type { Manifest };
