@@ -82,7 +82,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    rollupOptions: { input: { main: resolve(rootDir, 'demo/index.html') } },
+    rollupOptions: {
+      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html') },
+    },
   },
   worker: { format: 'es' },
   // Packages imported only inside the worker are missed by the dev dependency scan; without this the

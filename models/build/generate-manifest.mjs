@@ -44,6 +44,7 @@ const SPEC = {
           fp32: { format: 'onnx', dtype: 'float32', files: ['fashion-mnist/1.1.0/model.onnx'] },
           int8: { format: 'onnx', dtype: 'int8', files: ['fashion-mnist/1.1.0/model.int8.onnx'] },
           tfjs: { format: 'tfjs-layers', dtype: 'float32', files: ['fashion-mnist/1.1.0/tfjs/model.json', 'fashion-mnist/1.1.0/tfjs/weights.bin'] },
+          'tfjs-uint8': { format: 'tfjs-layers', dtype: 'uint8', files: ['fashion-mnist/1.1.0/tfjs-uint8/model.json', 'fashion-mnist/1.1.0/tfjs-uint8/weights.bin'] },
         },
       },
     },

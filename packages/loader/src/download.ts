@@ -22,45 +22,48 @@ const NOT_A_MODEL_TYPES = ['text/html', 'application/xhtml+xml'];
  */
 export async function downloadFile(url: string, file: ManifestFile, options: DownloadOptions): Promise<ArrayBuffer> {
   const buffer = new Uint8Array(file.size);
-  let received = 0;
+  // Updated as bytes arrive, so a broken stream resumes from what really reached us.
+  const cursor = { position: 0 };
   let resumes = 0;
   const maxResumes = options.maxResumes ?? 3;
   for (;;) {
     try {
-      received = await readInto(url, file, buffer, received, options);
+      await readInto(url, file, buffer, cursor, options);
+      const received = cursor.position;
       if (received === file.size) return buffer.buffer;
       throw new EdgeInferError('loader/size-mismatch', `${file.path} ended after ${received} of ${file.size} bytes.`, {
         details: { file: file.path, receivedBytes: received, expectedBytes: file.size },
       });
     } catch (error) {
       if (options.signal?.aborted) throw abortError(file);
-      const retriable = !(error instanceof EdgeInferError) || error.code === 'loader/size-mismatch' && received < file.size;
+      const received = cursor.position;
+      const retriable = !(error instanceof EdgeInferError) || (error.code === 'loader/size-mismatch' && received < file.size);
       if (!retriable || resumes >= maxResumes || received >= file.size) throw wrapNetworkError(error, url, file);
       resumes++;
     }
   }
 }
 
-async function readInto(url: string, file: ManifestFile, buffer: Uint8Array, offset: number, options: DownloadOptions): Promise<number> {
+async function readInto(url: string, file: ManifestFile, buffer: Uint8Array, cursor: { position: number }, options: DownloadOptions): Promise<void> {
+  const offset = cursor.position;
   const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
   const response = await options.fetch(url, { headers, signal: options.signal ?? null, cache: 'no-store' });
   checkResponse(response, url, file);
-  let position = offset;
-  if (offset > 0 && response.status !== 206) position = 0; // Range ignored: the body is the whole file.
+  if (offset > 0 && response.status !== 206) cursor.position = 0; // Range ignored: the body is the whole file.
   if (!response.body) throw new EdgeInferError('loader/network', `${url} answered with no body.`, { details: { url } });
   const reader = response.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return position;
-    if (position + value.byteLength > file.size) {
+    if (done) return;
+    if (cursor.position + value.byteLength > file.size) {
       await reader.cancel();
       throw new EdgeInferError('loader/size-mismatch', `${file.path} is larger than the ${file.size} bytes the manifest declares; the manifest and the server disagree.`, {
         details: { file: file.path, expectedBytes: file.size, url },
       });
     }
-    buffer.set(value, position);
-    position += value.byteLength;
-    options.onBytes?.(position);
+    buffer.set(value, cursor.position);
+    cursor.position += value.byteLength;
+    options.onBytes?.(cursor.position);
   }
 }
 
