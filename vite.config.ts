@@ -83,7 +83,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
-      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html') },
+      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html'), telemetry: resolve(rootDir, 'demo/telemetry-test.html') },
     },
   },
   worker: { format: 'es' },

@@ -150,7 +150,6 @@ async function buildGallery(): Promise<void> {
   for (const entry of entries) {
     const button = document.createElement('button');
     button.type = 'button';
-    button.setAttribute('role', 'listitem');
     button.setAttribute('aria-label', `Sample: ${entry.label}`);
     button.dataset.label = entry.label;
     const image = new Image();

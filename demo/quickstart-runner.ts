@@ -1,3 +1,4 @@
+export {};
 // Runs the README's quick start as written (readme-quickstart.ts is checked to equal the README block).
 await document.querySelector('img')!.decode();
 try {

@@ -10,4 +10,4 @@ console.log(model.info.backend, model.info.selectionReason, output.dims); // e.g
 
 // Image classifiers: resize and normalise per the manifest, softmax, top-k labels.
 const { top } = await model.classify(document.querySelector('img')!);
-console.log(top[0].label, top[0].probability);
+console.log(top[0]?.label, top[0]?.probability);

@@ -45,7 +45,7 @@ export async function startModelServer(): Promise<ModelServer> {
     if (mode === 'html') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>app</title>');
     if (mode === 'corrupt') {
       const bytes = readFileSync(file);
-      bytes[bytes.length >> 1] ^= 0xff;
+      bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
       return void res.writeHead(200, { 'Content-Type': type, 'Content-Length': bytes.length }).end(bytes);
     }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');

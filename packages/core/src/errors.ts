@@ -30,11 +30,16 @@ export const ERROR_CODES = {
   'engine/invalid-image': 'The image could not be decoded or has no pixels.',
   'quantize/not-onnx': 'The input file is not an ONNX model.',
   'quantize/unsupported-opset': 'The model uses an opset the quantizer does not support.',
+  'quantize/invalid-data': 'Calibration or evaluation data is missing or does not match the model input.',
   'telemetry/invalid-event': 'An event does not match the telemetry schema.',
+  'telemetry/rejected': 'The collector rejected a batch as malformed or too large; retrying cannot help, so it was dropped.',
   'collector/auth': 'The ingest key or admin token is missing or wrong.',
   'collector/invalid-batch': 'The posted batch does not match the telemetry schema.',
   'collector/rate-limited': 'Too many requests for this ingest key.',
   'collector/storage': 'The collector could not store or read events.',
+  'collector/payload-too-large': 'The posted body is larger than the collector accepts.',
+  'collector/invalid-query': 'A query parameter of a read endpoint is malformed.',
+  'collector/not-found': 'No such route on the collector.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

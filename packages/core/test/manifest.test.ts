@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EdgeInferError, parseManifest } from '../src/index.js';
+import type { EdgeInferError} from '../src/index.js';
+import { parseManifest } from '../src/index.js';
 
 const shipped = JSON.parse(readFileSync(new URL('../../../models/manifest.json', import.meta.url), 'utf8'));
 

@@ -1,0 +1,220 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import { EdgeInferError, isEdgeInferError, type ErrorCode } from '@edgeinfer/core';
+import { validateBatch } from '@edgeinfer/telemetry/schema';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerDashboard } from './dashboard.js';
+import { createCollectorMetrics } from './metrics.js';
+import { parseStatsQuery } from './stats-query.js';
+import type { CollectorStorage } from './storage.js';
+
+export interface CollectorOptions {
+  readonly storage: CollectorStorage;
+  /** Ingest key -> app name. Keys ship inside page code: they identify and rate-limit an app, they do not protect reads. */
+  readonly ingestKeys: Readonly<Record<string, string>>;
+  /** Bearer token for /v1/stats, /v1/devices and the dashboard's data. */
+  readonly adminToken: string;
+  /** Requests per key per window. Default 6000 per minute (one flush every 10 s from 1000 devices). */
+  readonly rateLimit?: { readonly max: number; readonly timeWindowMs: number };
+  /** Largest accepted body. Default 256 KiB (a client never sends more than 64 KiB). */
+  readonly bodyLimit?: number;
+  /** Events older than this are deleted hourly. Default 30; 0 keeps everything. */
+  readonly retentionDays?: number;
+  /** A device whose last heartbeat is older than this is shown as stale. Default 2 minutes. */
+  readonly staleAfterMs?: number;
+  readonly logger?: boolean;
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  'collector/auth': 401,
+  'collector/invalid-batch': 400,
+  'collector/invalid-query': 400,
+  'collector/payload-too-large': 413,
+  'collector/rate-limited': 429,
+  'collector/not-found': 404,
+  'collector/storage': 503,
+};
+
+/** Fastify's own client errors, mapped onto our codes so every 4xx has the same shape. */
+const CODE_BY_FASTIFY_ERROR: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'collector/invalid-batch',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'collector/invalid-batch',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'collector/invalid-batch',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'collector/invalid-batch',
+};
+
+const RETENTION_INTERVAL_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function ingestKeyOf(request: FastifyRequest): string | undefined {
+  return single(request.headers['x-edgeinfer-key']) ?? single((request.query as Record<string, unknown> | undefined)?.['key']);
+}
+
+function toErrorBody(error: EdgeInferError): Record<string, unknown> {
+  return { code: error.code, message: error.message, ...(Object.keys(error.details).length > 0 ? { details: error.details } : {}) };
+}
+
+/** Builds the collector's Fastify app; call `listen` or `inject` on it. Closing it closes the storage. */
+export function createCollector(options: CollectorOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? 256 * 1024;
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit });
+  const storage = options.storage;
+  const metrics = createCollectorMetrics();
+  // A Map, not the plain object: a key such as "__proto__" or "constructor" must not name an app.
+  const apps = new Map(Object.entries(options.ingestKeys));
+  const adminDigest = digest(options.adminToken);
+
+  // sendBeacon cannot set a JSON content type without a CORS preflight, so beacons (and the
+  // client's keepalive fetches) post JSON as text/plain.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.setErrorHandler((error: FastifyError | EdgeInferError, request, reply) => {
+    let typed: EdgeInferError;
+    if (isEdgeInferError(error)) typed = error;
+    else if (error.statusCode === 429) typed = new EdgeInferError('collector/rate-limited', `Too many requests for this ingest key; retry after ${String(reply.getHeader('retry-after') ?? 'a while')} s.`);
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') typed = new EdgeInferError('collector/payload-too-large', `The body is larger than the ${bodyLimit} bytes this collector accepts; send smaller batches.`);
+    else if (CODE_BY_FASTIFY_ERROR[error.code] !== undefined) typed = new EdgeInferError(CODE_BY_FASTIFY_ERROR[error.code]!, error.message, { details: { fastifyCode: error.code } });
+    else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) typed = new EdgeInferError('collector/invalid-batch', error.message);
+    else typed = new EdgeInferError('collector/storage', 'The collector failed while handling the request; it was not stored. Retry later.', { cause: error });
+    const status = STATUS_BY_CODE[typed.code] ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    metrics.requestsRejected.inc({ code: typed.code });
+    void reply.code(status).send(toErrorBody(typed));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    metrics.requestsRejected.inc({ code: 'collector/not-found' });
+    void reply.code(404).send({ code: 'collector/not-found', message: `No route ${request.method} ${request.url.split('?')[0]}.` });
+  });
+
+  const requireAdmin = async (request: FastifyRequest) => {
+    const header = single(request.headers.authorization) ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    if (token === '' || !timingSafeEqual(digest(token), adminDigest)) {
+      throw new EdgeInferError('collector/auth', 'Reads need the admin token: send "Authorization: Bearer <token>".');
+    }
+  };
+
+  const allowAnyOrigin = async (_request: FastifyRequest, reply: FastifyReply) => {
+    // Pages on any origin report to the collector; nothing readable is exposed by an ingest answer.
+    void reply.header('access-control-allow-origin', '*');
+  };
+
+  const authenticate = async (request: FastifyRequest) => {
+    const key = ingestKeyOf(request);
+    if (key === undefined) throw new EdgeInferError('collector/auth', 'Missing ingest key: send the "x-edgeinfer-key" header or the "key" query parameter.');
+    if (!apps.has(key)) throw new EdgeInferError('collector/auth', 'Unknown ingest key; check the appKey the page was built with.');
+  };
+
+  app.register(async (scope) => {
+    await scope.register(rateLimit, { global: false });
+
+    scope.options('/v1/events', async (_request, reply) => {
+      void reply
+        .code(204)
+        .header('access-control-allow-origin', '*')
+        .header('access-control-allow-methods', 'POST')
+        .header('access-control-allow-headers', 'content-type, x-edgeinfer-key')
+        .header('access-control-max-age', '86400')
+        .send();
+    });
+
+    scope.post(
+      '/v1/events',
+      {
+        // Authentication before the body is read: an unknown key costs no parsing.
+        onRequest: [allowAnyOrigin, authenticate],
+        config: {
+          rateLimit: {
+            max: options.rateLimit?.max ?? 6000,
+            timeWindow: options.rateLimit?.timeWindowMs ?? 60_000,
+            keyGenerator: (request: FastifyRequest) => `key:${ingestKeyOf(request) ?? `ip:${request.ip}`}`,
+          },
+        },
+      },
+      async (request, reply) => {
+        const stopTimer = metrics.ingestSeconds.startTimer();
+        const appName = apps.get(ingestKeyOf(request) ?? '')!;
+        const checked = validateBatch(request.body);
+        if (!checked.ok) {
+          stopTimer({ outcome: 'invalid' });
+          throw new EdgeInferError('collector/invalid-batch', `The batch does not match the telemetry schema: ${checked.issues.map((issue) => `${issue.path || '(body)'} ${issue.message}`).slice(0, 3).join('; ')}.`, {
+            details: { issues: checked.issues },
+          });
+        }
+        const events = checked.value.events;
+        const result = await storage.insertBatch(appName, events, Date.now());
+        stopTimer({ outcome: 'stored' });
+        // Counted after the commit: metrics never show events the database does not have.
+        for (const event of events) {
+          if (!result.acceptedIds.has(event.eventId)) continue;
+          metrics.eventsAccepted.inc({ app: appName, type: event.type });
+          if (event.type === 'inference') metrics.observeInference(appName, event.model.id, event.backend, event.totalMs);
+        }
+        if (result.duplicates > 0) metrics.eventsDuplicate.inc({ app: appName }, result.duplicates);
+        return reply.code(200).send({ accepted: result.accepted, duplicates: result.duplicates });
+      },
+    );
+  });
+
+  app.get('/v1/stats', { preHandler: requireAdmin }, async (request) => storage.stats(parseStatsQuery(request.query as Record<string, unknown>, Date.now())));
+
+  app.get('/v1/devices', { preHandler: requireAdmin }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const now = Date.now();
+    const staleAfterMs = options.staleAfterMs ?? 120_000;
+    const devices = await storage.devices(now - DAY_MS, single(query['app']));
+    return { now, staleAfterMs, devices: devices.map((device) => ({ ...device, alive: now - device.lastSeen <= staleAfterMs })) };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(body);
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await storage.ping();
+      return { ok: true, storage: storage.kind };
+    } catch (cause) {
+      return reply.code(503).send({ code: 'collector/storage', message: `The database is not reachable: ${cause instanceof Error ? cause.message : String(cause)}` });
+    }
+  });
+
+  registerDashboard(app);
+
+  const retentionDays = options.retentionDays ?? 30;
+  let retentionTimer: ReturnType<typeof setInterval> | undefined;
+  const runRetention = async () => {
+    try {
+      const deleted = await storage.deleteOlderThan(Date.now() - retentionDays * DAY_MS);
+      if (deleted > 0) app.log.info({ deleted }, 'retention removed old events');
+    } catch (error) {
+      app.log.error({ err: error }, 'retention failed; it runs again in an hour');
+    }
+  };
+  if (retentionDays > 0) {
+    app.addHook('onReady', async () => {
+      await runRetention();
+      retentionTimer = setInterval(() => void runRetention(), RETENTION_INTERVAL_MS);
+      retentionTimer.unref();
+    });
+  }
+
+  app.addHook('onClose', async () => {
+    if (retentionTimer !== undefined) clearInterval(retentionTimer);
+    await storage.close();
+  });
+
+  return app;
+}

@@ -1,0 +1,141 @@
+import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
+
+/** The dimensions stats are grouped by; canary and stable versions of a model are separate groups. */
+export const GROUP_COLUMNS = ['app', 'model_id', 'model_version', 'model_variant', 'backend'] as const;
+
+export interface StatsQuery {
+  readonly from: number;
+  readonly to: number;
+  readonly app?: string;
+  readonly model?: string;
+  readonly version?: string;
+  readonly variant?: string;
+  readonly backend?: string;
+  readonly type?: TelemetryEvent['type'];
+  /** When set, stats are also computed per time bucket of this many milliseconds. */
+  readonly bucketMs?: number;
+}
+
+export interface GroupKey {
+  readonly app: string;
+  readonly model: string | null;
+  readonly version: string | null;
+  readonly variant: string | null;
+  readonly backend: string | null;
+}
+
+export interface GroupStats extends GroupKey {
+  /** Events matching the query (heartbeats excluded unless asked for by type). */
+  readonly count: number;
+  readonly inferences: number;
+  readonly errors: number;
+  readonly fallbacks: number;
+  /** errors / (inferences + errors); 0 when there were neither. */
+  readonly errorRate: number;
+  readonly fallbackRate: number;
+  readonly qps: number;
+  /** Nearest-rank percentiles of inference latency (or load latency when type=load), null without samples. */
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+export interface BucketStats extends GroupStats {
+  readonly bucketStart: number;
+}
+
+export interface StatsResult {
+  readonly from: number;
+  readonly to: number;
+  readonly bucketMs: number | null;
+  readonly groups: readonly GroupStats[];
+  readonly buckets: readonly BucketStats[];
+}
+
+export interface DeviceStatus {
+  readonly app: string;
+  readonly deviceId: string;
+  readonly lastSeen: number;
+  readonly fps: number;
+  readonly p50Ms: number;
+  readonly memoryBytes: number;
+  readonly errors: number;
+  readonly uptimeS: number;
+  readonly libraryVersion: string;
+}
+
+export interface InsertResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  /** The events stored by this call (not those already present), so metrics count each event once. */
+  readonly acceptedIds: ReadonlySet<string>;
+}
+
+/**
+ * What the collector needs from a database. Both implementations run the same migrations and the
+ * same stats SQL, so they return the same numbers for the same events.
+ */
+export interface CollectorStorage {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Stores a batch atomically and durably (resolves only after commit); an already-stored eventId is a duplicate, not an error. */
+  insertBatch(app: string, events: readonly TelemetryEvent[], receivedAt: number): Promise<InsertResult>;
+  stats(query: StatsQuery): Promise<StatsResult>;
+  devices(since: number, app?: string): Promise<DeviceStatus[]>;
+  /** Deletes events whose ts is older than `before`; returns how many. */
+  deleteOlderThan(before: number): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EventRow {
+  readonly event_id: string;
+  readonly app: string;
+  readonly type: string;
+  readonly ts: number;
+  readonly received_at: number;
+  readonly session_id: string;
+  readonly model_id: string | null;
+  readonly model_version: string | null;
+  readonly model_variant: string | null;
+  readonly backend: string | null;
+  readonly duration_ms: number | null;
+  readonly code: string | null;
+  readonly device_id: string | null;
+  readonly payload: string;
+}
+
+export const EVENT_COLUMNS = [
+  'event_id',
+  'app',
+  'type',
+  'ts',
+  'received_at',
+  'session_id',
+  'model_id',
+  'model_version',
+  'model_variant',
+  'backend',
+  'duration_ms',
+  'code',
+  'device_id',
+  'payload',
+] as const satisfies readonly (keyof EventRow)[];
+
+export function toEventRow(app: string, event: TelemetryEvent, receivedAt: number): EventRow {
+  return {
+    event_id: event.eventId,
+    app,
+    type: event.type,
+    ts: event.ts,
+    received_at: receivedAt,
+    session_id: event.sessionId,
+    model_id: event.model?.id ?? null,
+    model_version: event.model?.version ?? null,
+    model_variant: event.model?.variant ?? null,
+    backend: event.backend ?? null,
+    duration_ms: event.type === 'inference' || event.type === 'load' ? event.totalMs : null,
+    code: event.type === 'error' || event.type === 'fallback' ? event.code : null,
+    device_id: event.type === 'heartbeat' ? (event.deviceId ?? null) : null,
+    payload: JSON.stringify(event),
+  };
+}

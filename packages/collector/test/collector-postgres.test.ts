@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createCollector, createPostgresStorage, type CollectorStorage } from '../src/index.js';
+import { errorEvent, heartbeatEvent, inferenceEvent } from './event-factory.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
+import { expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
+
+let server: PostgresServer;
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 120_000);
+
+afterAll(() => server?.stop());
+
+async function count(query: string, values: unknown[] = []): Promise<number> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    return Number((await client.query(query, values)).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PostgreSQL storage', () => {
+  it('migrates once even when several collectors start at the same moment', async () => {
+    const storages = await Promise.all(Array.from({ length: 4 }, () => createPostgresStorage({ connectionString: server.url, maxConnections: 2 })));
+    expect(await count('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(1);
+    await Promise.all(storages.map((storage) => storage.close()));
+  });
+
+  it('computes percentiles equal to a brute-force nearest rank, like SQLite', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url });
+    try {
+      const from = Date.UTC(2024, 5, 1);
+      const events = randomEvents(7, 4000, from);
+      for (let index = 0; index < events.length; index += 500) await storage.insertBatch('pg-app', events.slice(index, index + 500), Date.now());
+      expect(await expectStatsMatchBruteForce(storage, 'pg-app', events, { from, to: from + 3_600_000, app: 'pg-app', bucketMs: 600_000 })).toBeGreaterThan(50);
+      await expectStatsMatchBruteForce(storage, 'pg-app', events.filter((event) => event.model?.variant === 'int8'), { from, to: from + 3_600_000, app: 'pg-app', variant: 'int8' });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('lets many collector processes share one database without double counting retries', async () => {
+    const storages: CollectorStorage[] = await Promise.all([1, 2, 3].map(() => createPostgresStorage({ connectionString: server.url })));
+    const apps = storages.map((storage) => createCollector({ storage, ingestKeys: { 'k-shared': 'shared' }, adminToken: 'admin', retentionDays: 0 }));
+    try {
+      const batches = Array.from({ length: 30 }, () => [inferenceEvent(), errorEvent(), heartbeatEvent()]);
+      // Every batch goes to two different collectors at once, as a client retry after a lost answer would.
+      const responses = await Promise.all(
+        batches.flatMap((events, index) =>
+          [index % 3, (index + 1) % 3].map((which) =>
+            apps[which]!.inject({ method: 'POST', url: '/v1/events', headers: { 'x-edgeinfer-key': 'k-shared', 'content-type': 'application/json' }, payload: { events } }),
+          ),
+        ),
+      );
+      expect(responses.every((response) => response.statusCode === 200)).toBe(true);
+      const accepted = responses.reduce((sum, response) => sum + response.json().accepted, 0);
+      const duplicates = responses.reduce((sum, response) => sum + response.json().duplicates, 0);
+      expect(accepted).toBe(90);
+      expect(duplicates).toBe(90);
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE app = 'shared'")).toBe(90);
+      const stats = (await apps[2]!.inject({ url: '/v1/stats?app=shared', headers: { authorization: 'Bearer admin' } })).json();
+      expect(stats.groups[0]).toMatchObject({ count: 60, inferences: 30, errors: 30 });
+      expect((await apps[0]!.inject('/readyz')).json()).toEqual({ ok: true, storage: 'postgres' });
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+
+  it('deletes events past retention and answers devices from heartbeats', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url });
+    try {
+      const now = Date.now();
+      await storage.insertBatch('retained', [inferenceEvent({ ts: now - 40 * 86_400_000 }), heartbeatEvent({ ts: now - 1000, deviceId: 'pg-kiosk' })], now);
+      expect(await storage.deleteOlderThan(now - 30 * 86_400_000)).toBeGreaterThanOrEqual(1);
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE app = 'retained'")).toBe(1);
+      expect((await storage.devices(now - 60_000, 'retained')).map((device) => device.deviceId)).toEqual(['pg-kiosk']);
+    } finally {
+      await storage.close();
+    }
+  });
+});

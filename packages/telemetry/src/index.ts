@@ -1,0 +1,13 @@
+/**
+ * @edgeinfer/telemetry: the browser client. `createTelemetry` batches, samples and delivers events;
+ * `engineEventToTelemetry` turns engine events into telemetry events. The wire format lives in
+ * `@edgeinfer/telemetry/schema`, shared with the collector.
+ */
+export { createTelemetry, LIBRARY_VERSION } from './telemetry-client.js';
+export type { Telemetry, TelemetryOptions, TelemetryStats } from './telemetry-client.js';
+export { createIndexedDbEventStore, createMemoryEventStore } from './event-store.js';
+export type { EventStore } from './event-store.js';
+export { backoffDelayMs } from './backoff.js';
+export { engineEventToTelemetry } from './engine-events.js';
+export type { EngineEventLike } from './engine-events.js';
+export type { EventInput, EventType, TelemetryEvent } from './schema.js';
