@@ -4,7 +4,7 @@ import * as Comlink from 'comlink';
 import { createWorkerApi } from './worker-host.js';
 import type { EngineCore, LoadRequest } from './engine-core.js';
 import { imageToTensor, type ImageInput } from './image-preprocessing.js';
-import type { ModelInfo } from './model-info.js';
+import type { FallbackRecord, ModelInfo } from './model-info.js';
 import type { Outcome, WorkerApi } from './protocol.js';
 
 export interface LoadOptions extends Omit<LoadRequest, 'manifestUrl' | 'modelId'> {
@@ -65,6 +65,8 @@ export interface EngineClientOptions {
 }
 
 export type ClientEvent =
+  | { type: 'load'; info: ModelInfo }
+  | { type: 'fallback'; info: ModelInfo; fallback: FallbackRecord }
   | { type: 'run'; info: ModelInfo; queueMs: number; runMs: number; totalMs: number; backend: string }
   | { type: 'error'; info?: ModelInfo; code: string }
   | { type: 'restart'; reason: string };
@@ -199,6 +201,8 @@ export function createEngineClient(options: EngineClientOptions): Engine {
     const request: LoadRequest = { ...rest, ...resolveRef(ref, modelId) };
     if (loadOptions.signal?.aborted) throw new EdgeInferError('loader/aborted', 'The model load was aborted before it started.');
     let info = await loadInWorker(request, loadOptions);
+    for (const fallback of info.fallbacks) options.onEvent?.({ type: 'fallback', info, fallback });
+    options.onEvent?.({ type: 'load', info });
     let queue: Promise<unknown> = Promise.resolve();
     let modelDisposed = false;
 
@@ -237,8 +241,12 @@ export function createEngineClient(options: EngineClientOptions): Engine {
         const done = performance.now();
         const output = result.outputs[info.outputs[0]?.name ?? ''] ?? Object.values(result.outputs)[0]!;
         const timings = { queueMs: startedAt - queuedAt, runMs: result.runMs, totalMs: done - queuedAt };
+        // A run-time fallback happened in the worker: adopt the new backend and report each new step.
+        for (const fallback of result.fallbacks.slice(info.fallbacks.length)) options.onEvent?.({ type: 'fallback', info, fallback });
+        if (result.backend !== info.backend || result.fallbacks.length !== info.fallbacks.length) {
+          info = { ...info, backend: result.backend, variant: result.variant, fallbacks: result.fallbacks };
+        }
         options.onEvent?.({ type: 'run', info, backend: result.backend, ...timings });
-        if (result.backend !== info.backend) info = { ...info, backend: result.backend };
         return { outputs: result.outputs, output, backend: result.backend, timings };
       })();
       queue = task.catch(() => undefined);

@@ -29,6 +29,9 @@ export interface LoadRequest {
 export interface RunResult {
   readonly outputs: NamedTensors;
   readonly backend: string;
+  readonly variant: string;
+  /** Every fallback so far, load and run time: the page learns of run-time fallbacks from here. */
+  readonly fallbacks: readonly FallbackRecord[];
   readonly runMs: number;
 }
 
@@ -175,7 +178,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       try {
         const outputs = await model.session.run(feeds);
         const runMs = performance.now() - started;
-        return { outputs, backend: model.info.backend, runMs };
+        return { outputs, backend: model.info.backend, variant: model.info.variant, fallbacks: [...model.fallbacks], runMs };
       } catch (error) {
         const described = describeError(error);
         if (CALLER_ERRORS.has(described.code)) throw error;

@@ -1,5 +1,6 @@
 import { createEngineClient, createEngineCore, type ClientEvent, type Engine } from '@edgeinfer/engine';
 import { createLoader } from '@edgeinfer/loader';
+import { createTelemetry, engineEventToTelemetry, type Telemetry, type TelemetryOptions } from '@edgeinfer/telemetry';
 import { createDefaultBackends } from './backends.js';
 
 export interface CreateEngineOptions {
@@ -10,6 +11,13 @@ export interface CreateEngineOptions {
   /** A worker that misses pings this long while work is pending is replaced and its models reloaded. */
   readonly hangTimeoutMs?: number;
   readonly onEvent?: (event: ClientEvent) => void;
+  /** Report load, inference, fallback and error events to a collector (`npx edgeinfer-collector`). */
+  readonly telemetry?: TelemetryOptions;
+}
+
+export interface RuntimeEngine extends Engine {
+  /** The telemetry client when `telemetry` was given: apps and kiosks record heartbeats with it. */
+  readonly telemetry?: Telemetry;
 }
 
 export function createWorker(): Worker {
@@ -17,10 +25,25 @@ export function createWorker(): Worker {
 }
 
 /** The engine apps use: worker, backend selection, caching and fallback, with no configuration. */
-export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const common = { ...(options.hangTimeoutMs ? { hangTimeoutMs: options.hangTimeoutMs } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
-  if (options.worker === false) {
-    return createEngineClient({ ...common, core: createEngineCore({ backends: createDefaultBackends(), loader: createLoader() }) });
-  }
-  return createEngineClient({ ...common, createWorker: options.createWorker ?? createWorker });
+export function createEngine(options: CreateEngineOptions = {}): RuntimeEngine {
+  const telemetry = options.telemetry ? createTelemetry(options.telemetry) : undefined;
+  const onEvent = (event: ClientEvent) => {
+    // record() is synchronous and does no I/O: reporting costs the inference path no await.
+    const telemetryEvent = telemetry ? engineEventToTelemetry(event) : null;
+    if (telemetryEvent) telemetry!.record(telemetryEvent);
+    options.onEvent?.(event);
+  };
+  const common = { onEvent, ...(options.hangTimeoutMs ? { hangTimeoutMs: options.hangTimeoutMs } : {}) };
+  const engine =
+    options.worker === false
+      ? createEngineClient({ ...common, core: createEngineCore({ backends: createDefaultBackends(), loader: createLoader() }) })
+      : createEngineClient({ ...common, createWorker: options.createWorker ?? createWorker });
+  if (!telemetry) return engine;
+  return Object.assign(Object.create(engine) as Engine, {
+    telemetry,
+    async dispose() {
+      await engine.dispose();
+      await telemetry.close();
+    },
+  });
 }

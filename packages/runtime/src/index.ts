@@ -1,5 +1,5 @@
 export { createEngine, createWorker } from './create-engine.js';
-export type { CreateEngineOptions } from './create-engine.js';
+export type { CreateEngineOptions, RuntimeEngine } from './create-engine.js';
 export { createDefaultBackends } from './backends.js';
 export { createTensor, EdgeInferError, isEdgeInferError, ERROR_CODES } from '@edgeinfer/core';
 export type { Capability, NamedTensors, Tensor, ErrorCode } from '@edgeinfer/core';
