@@ -59,6 +59,7 @@ const SPEC = {
         variants: {
           fp32: { format: 'onnx', dtype: 'float32', files: ['mobilenetv2/1.0.0/model.onnx'] },
           int8: { format: 'onnx', dtype: 'int8', files: ['mobilenetv2/1.0.0/model.int8.onnx'] },
+          'int8-qdq': { format: 'onnx', dtype: 'int8', files: ['mobilenetv2/1.0.0/model.int8-qdq.onnx'] },
         },
       },
     },
