@@ -83,7 +83,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
-      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html'), telemetry: resolve(rootDir, 'demo/telemetry-test.html') },
+      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html'), telemetry: resolve(rootDir, 'demo/telemetry-test.html'), harness: resolve(rootDir, 'demo/test-harness.html') },
     },
   },
   worker: { format: 'es' },
