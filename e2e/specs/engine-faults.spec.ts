@@ -9,7 +9,7 @@ test.describe('engine fault handling', () => {
     await openHarness(page);
     await page.evaluate(async (ref) => {
       const engine = window.edgeinfer.createEngine();
-      const model = await engine.load(ref, { backends: ['webgpu', 'wasm'] });
+      const model = await engine.load(ref, { backends: ['ort-webgpu', 'ort-wasm'] });
       (window as unknown as { model: typeof model }).model = model;
       return model.info.backend;
     }, FASHION).then((backend) => expect(backend).toBe('ort-webgpu'));
@@ -45,7 +45,7 @@ test.describe('engine fault handling', () => {
     });
     const info = await page.evaluate(async (ref) => {
       const engine = (window as unknown as { engine: Engine }).engine;
-      const model = await engine.load(ref, { backends: ['webgpu', 'wasm'] });
+      const model = await engine.load(ref, { backends: ['ort-webgpu', 'ort-wasm'] });
       const input = window.edgeinfer.createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
       await model.run({ input });
       return model.info;
@@ -193,6 +193,7 @@ test.describe('engine recovery', () => {
       const end = Date.now() + 60_000;
       while (Date.now() < end);
     }).catch(() => undefined);
+    await page.waitForTimeout(500);
     const outcome = await page.evaluate(async () => {
       const { engine, model } = window as unknown as { engine: Engine; model: Model };
       const input = window.edgeinfer.createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
