@@ -1,0 +1,328 @@
+// `npm run bench [-- --quick] [--runs N] [--warmup N] [--max-ms N] [--compare old.json] [--skip-build]`
+// Builds the demo, serves it, drives demo/bench/ in Debian's Chromium and writes
+// bench-results/<date>.json (every raw sample), .html (tables, charts) and .md (the summary).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import type { LoadResult, RawResult } from '../../demo/bench/bench-api.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
+import { buildDemo, startPreview, writeTransformersModel } from './bench-server.js';
+import { createPlan, type EngineConfig } from './bench-plan.js';
+import { compareRuns, deriveReport, renderHtml, renderMarkdown, type BenchRecord, type BenchRun } from './bench-report.js';
+import { summarize } from './stats.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+const PORT = 4180;
+const LOCK_FILE = '/tmp/edgeinfer-browser.lock';
+/** measureUserAgentSpecificMemory() otherwise waits for the next GC (up to 20 s) before answering. */
+const EXTRA_ARGS = ['--enable-blink-features=ForceEagerMeasureMemory'];
+
+interface Flags {
+  readonly quick: boolean;
+  readonly runs: number;
+  readonly warmup: number;
+  readonly maxMs: number;
+  readonly compare?: string;
+  readonly skipBuild: boolean;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  const value = (name: string) => {
+    const index = argv.indexOf(name);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const number = (name: string, fallback: number) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`${name} takes a number, not "${raw}"`);
+    return parsed;
+  };
+  const compare = value('--compare');
+  return {
+    quick,
+    runs: number('--runs', quick ? 20 : 50),
+    warmup: number('--warmup', quick ? 3 : 5),
+    maxMs: number('--max-ms', quick ? 6_000 : 20_000),
+    ...(compare ? { compare } : {}),
+    skipBuild: argv.includes('--skip-build'),
+  };
+}
+
+/** Other engineers share this 2-core machine: every browser run holds the same lock as the tests. */
+function reexecUnderLock(): boolean {
+  if (process.env.EDGEINFER_BENCH_LOCKED || !existsSync('/usr/bin/flock')) return false;
+  console.error(`bench: waiting for ${LOCK_FILE} ...`);
+  const result = spawnSync('/usr/bin/flock', [LOCK_FILE, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, EDGEINFER_BENCH_LOCKED: '1' },
+  });
+  process.exit(result.status ?? 1);
+}
+
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+interface Manifest {
+  models: Record<string, { labels?: string[]; versions: Record<string, { inputs: { name: string; shape: (number | string)[] }[]; outputs: { name: string; shape: (number | string)[] }[]; preprocessing?: { width: number; height: number; channels: number; mean: number[]; std: number[] }; variants: Record<string, { format: string; dtype: string; files: { path: string; size: number }[] }> }> }>;
+}
+
+async function openBenchPage(context: BrowserContext, baseUrl: string, consoleLog: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') consoleLog.push(`${message.type()}: ${message.text().slice(0, 400)}`);
+  });
+  page.on('pageerror', (error) => consoleLog.push(`pageerror: ${error.message}`));
+  await page.goto(`${baseUrl}/bench/`);
+  await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 });
+  return page;
+}
+
+async function main(): Promise<void> {
+  reexecUnderLock();
+  const flags = parseFlags(process.argv.slice(2));
+  const started = Date.now();
+  const plan = createPlan(flags.quick);
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'models/manifest.json'), 'utf8')) as Manifest;
+  const timing = { runs: flags.runs, warmup: flags.warmup, maxMs: flags.maxMs };
+
+  let buildMs = 0;
+  if (!flags.skipBuild) {
+    log('vite build');
+    buildMs = buildDemo(ROOT);
+  }
+  const peerModel = manifest.models[plan.peer.modelId]!;
+  const peerVersion = Object.values(peerModel.versions)[0]!;
+  const peerFile = peerVersion.variants[plan.peer.variant]!.files[0]!.path;
+  // MobileNetV2 here is untrained and has no labels: class names stand in for ImageNet's.
+  const classCount = Number(peerVersion.outputs[0]!.shape.at(-1));
+  const labels = peerModel.labels ?? Array.from({ length: classCount }, (_, index) => `class ${index}`);
+  const localModelPath = writeTransformersModel(ROOT, { sourceModel: peerFile, modelName: plan.peer.modelId, labels, preprocessing: peerVersion.preprocessing! });
+
+  const server = await startPreview(ROOT, PORT);
+  const records: BenchRecord[] = [];
+  const errors: { step: string; message: string }[] = [];
+  const consoleLog: string[] = [];
+  let browser: Browser | undefined;
+  const run: Partial<BenchRun> = {};
+
+  const record = (entry: Omit<BenchRecord, 'stats' | 'key'>) => {
+    const key = [entry.kind, entry.context, entry.model, entry.backend, entry.variant, `b${entry.batch}`, entry.phase ?? ''].filter(Boolean).join('|');
+    const full: BenchRecord = { ...entry, key, stats: summarize(entry.samplesMs) };
+    records.push(full);
+    return full;
+  };
+  async function step<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    const stepStarted = Date.now();
+    try {
+      const result = await work();
+      log(`${name} (${((Date.now() - stepStarted) / 1000).toFixed(1)} s)`);
+      return result;
+    } catch (error) {
+      const message = (error as Error).message?.split('\n').slice(0, 6).join(' ') ?? String(error);
+      log(`${name} FAILED: ${message}`);
+      errors.push({ step: name, message });
+      return undefined;
+    }
+  }
+
+  const modelUrl = (modelId: string, version: string, variant: string) => `/models/${manifest.models[modelId]!.versions[version]!.variants[variant]!.files[0]!.path}`;
+
+  /** The engine in its worker, then the same model, input and batch through the raw library on the page. */
+  async function engineAndRaw(page: Page, config: EngineConfig, context: 'isolated' | 'not-isolated', rawThreads: number): Promise<void> {
+    const label = `${config.modelId} ${config.backend} ${config.variant} b${config.batch} (${context})`;
+    const engineResult = await step(`engine ${label}`, () =>
+      page.evaluate((request) => window.bench.engineRun(request), { modelId: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, gallery: Boolean(config.gallery), ...timing }),
+    );
+    if (engineResult) {
+      const { samplesMs, ...detail } = engineResult;
+      record({ kind: 'engine', context, model: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, threads: engineResult.wasmThreads, samplesMs, detail });
+    }
+    if (!config.raw) return;
+    const version = engineResult?.version ?? Object.keys(manifest.models[config.modelId]!.versions)[0]!;
+    const versionEntry = manifest.models[config.modelId]!.versions[version]!;
+    const input = versionEntry.inputs[0]!;
+    const raw = config.raw;
+    if (raw.library === 'ort') {
+      const isInt8 = versionEntry.variants[config.variant]!.dtype === 'int8';
+      const modes = isInt8 ? (config.rawIntegerKernels ? [true, false] : [true]) : [false];
+      for (const fold of modes) {
+        const kind = isInt8 && !fold ? 'raw-ort-integer' : 'raw-ort';
+        const result = await step(`${kind} ${label}`, () =>
+          page.evaluate((request) => window.bench.rawOrt(request), {
+            modelUrl: modelUrl(config.modelId, version, config.variant),
+            inputName: input.name,
+            inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)),
+            executionProvider: raw.executionProvider,
+            foldInt8Weights: fold,
+            batch: config.batch,
+            threads: rawThreads,
+            ...timing,
+          }),
+        );
+        if (result) addRaw(kind, config, context, result, raw.executionProvider === 'wasm' ? (result.threads ?? rawThreads) : null);
+      }
+    } else {
+      const preprocessing = versionEntry.preprocessing!;
+      const result = await step(`raw-tfjs ${label}`, () =>
+        page.evaluate((request) => window.bench.rawTfjs(request), {
+          modelUrl: modelUrl(config.modelId, version, config.variant),
+          backend: raw.backend,
+          inputShape: [preprocessing.height, preprocessing.width, preprocessing.channels],
+          batch: config.batch,
+          ...timing,
+        }),
+      );
+      if (result) addRaw('raw-tfjs', config, context, result, null);
+    }
+  }
+
+  function addRaw(kind: BenchRecord['kind'], config: EngineConfig, context: 'isolated' | 'not-isolated', result: RawResult, threads: number | null) {
+    const { samplesMs, ...detail } = result;
+    record({ kind, context, model: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, threads, samplesMs, detail });
+  }
+
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...EXTRA_ARGS] });
+    run.browser = { version: browser.version(), executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...EXTRA_ARGS] };
+
+    // 1. Cross-origin isolated page: engine (wasm threads) vs raw libraries, peer, auto, memory.
+    const isolatedContext = await browser.newContext();
+    let page = await openBenchPage(isolatedContext, server.url, consoleLog);
+    const environment = await page.evaluate(() => window.bench.environment());
+    run.environment = environment;
+    const engineThreads = environment.engineWasmThreads ?? 1;
+    log(`page: crossOriginIsolated=${environment.crossOriginIsolated}, engine wasm threads=${engineThreads}, webgpu=${environment.webgpu?.vendor}/${environment.webgpu?.architecture}`);
+
+    for (const config of plan.engine) await engineAndRaw(page, config, 'isolated', engineThreads);
+
+    for (const modelId of plan.autoModels) {
+      const result = await step(`auto ${modelId}`, () => page.evaluate((request) => window.bench.engineRun(request), { modelId, ...timing }));
+      if (result) {
+        const { samplesMs, ...detail } = result;
+        record({ kind: 'auto', context: 'isolated', model: modelId, backend: result.backend, variant: result.variant, batch: 1, threads: result.wasmThreads, samplesMs, detail });
+      }
+    }
+
+    const memory = plan.memory;
+    const memoryResult = await step(`memory ${memory.modelId} ${memory.backend}`, () =>
+      page.evaluate((request) => window.bench.engineRun(request), { ...memory, memoryRuns: memory.runs, runs: 3, warmup: 1, maxMs: flags.maxMs }),
+    );
+    if (memoryResult?.memory) run.memory = [{ model: memory.modelId, backend: memory.backend, variant: memory.variant, ...memoryResult.memory }];
+
+    // Peer: Transformers.js on the same ONNX file, same backend (wasm) and thread count, image -> labels.
+    const peer = plan.peer;
+    const imageUrl = '/models/gallery/ankle-boot-0.png';
+    const ours = await step('ours classify', () => page.evaluate((request) => window.bench.oursClassify(request), { ...peer, imageUrl, threads: engineThreads, ...timing }));
+    if (ours) {
+      const { samplesMs, ...detail } = ours;
+      record({ kind: 'ours-classify', context: 'isolated', model: peer.modelId, backend: peer.backend, variant: peer.variant, batch: 1, threads: engineThreads, samplesMs, detail });
+    }
+    const theirs = await step('transformers.js classify', () =>
+      page.evaluate((request) => window.bench.transformersClassify(request), { localModelPath, modelName: peer.modelId, imageUrl, threads: engineThreads, ...timing }),
+    );
+    if (theirs) {
+      const { samplesMs, ...detail } = theirs;
+      record({ kind: 'transformers-classify', context: 'isolated', model: peer.modelId, backend: 'wasm', variant: peer.variant, batch: 1, threads: engineThreads, samplesMs, detail });
+    }
+    await page.close();
+    await isolatedContext.close();
+
+    // 2. Load: a fresh context is a first visit (empty HTTP cache and IndexedDB); then the same
+    //    context after deleting IndexedDB (model cold, library files in the HTTP cache); then warm.
+    const loads: Record<string, { phase: string; result: LoadResult }[]> = {};
+    for (const target of plan.load) {
+      const name = `${target.modelId}|${target.backend}|${target.variant}`;
+      loads[name] = [];
+      for (let repeat = 0; repeat < plan.loadRepeats; repeat++) {
+        const context = await browser.newContext();
+        page = await openBenchPage(context, server.url, consoleLog);
+        for (const phase of ['first-visit', 'warm', 'cleared-idb', 'warm'] as const) {
+          if (phase === 'cleared-idb') await step('clear IndexedDB', () => page.evaluate(() => window.bench.clearModelCache()));
+          const result = await step(`load ${name} ${phase} #${repeat + 1}`, () => page.evaluate((request) => window.bench.loadToFirstResult(request), target));
+          if (result) loads[name]!.push({ phase, result });
+        }
+        await context.close();
+      }
+      for (const phase of ['first-visit', 'cleared-idb', 'warm']) {
+        const entries = loads[name]!.filter((entry) => entry.phase === phase);
+        if (entries.length === 0) continue;
+        record({
+          kind: 'load',
+          context: 'isolated',
+          model: target.modelId,
+          backend: target.backend,
+          variant: target.variant,
+          batch: 1,
+          threads: null,
+          phase,
+          samplesMs: entries.map((entry) => entry.result.firstResultMs),
+          detail: { loads: entries.map((entry) => entry.result) },
+        });
+      }
+    }
+
+    // 3. A page without cross-origin isolation: the engine's wasm falls back to 1 thread (it cannot be
+    //    told a thread count per page yet), and the raw reference is set to 1 thread to match.
+    const plainContext = await browser.newContext();
+    await plainContext.route(/\/bench\/(index\.html)?$/, async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers['cross-origin-opener-policy'];
+      delete headers['cross-origin-embedder-policy'];
+      await route.fulfill({ response, headers });
+    });
+    page = await openBenchPage(plainContext, server.url, consoleLog);
+    const plainEnvironment = await page.evaluate(() => window.bench.environment());
+    run.notIsolatedEnvironment = { crossOriginIsolated: plainEnvironment.crossOriginIsolated, engineWasmThreads: plainEnvironment.engineWasmThreads };
+    for (const config of plan.singleThread) await engineAndRaw(page, config, 'not-isolated', 1);
+    await plainContext.close();
+  } finally {
+    await browser?.close();
+    server.close();
+  }
+
+  const cpuList = cpus();
+  const finished: BenchRun = {
+    schemaVersion: 1,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    buildMs,
+    command: `npm run bench --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    flags,
+    machine: { cpuModel: cpuList[0]?.model ?? 'unknown', cores: cpuList.length, memoryBytes: totalmem(), os: `${type()} ${release()}`, node: process.version },
+    browser: run.browser!,
+    environment: run.environment!,
+    notIsolatedEnvironment: run.notIsolatedEnvironment ?? null,
+    memory: run.memory ?? [],
+    manifestSizes: Object.fromEntries(
+      Object.entries(manifest.models).map(([modelId, model]) => {
+        const version = Object.values(model.versions)[0]!;
+        return [modelId, Object.fromEntries(Object.entries(version.variants).map(([variant, entry]) => [variant, entry.files.reduce((total, file) => total + file.size, 0)]))];
+      }),
+    ),
+    records,
+    errors,
+    consoleLog: consoleLog.slice(0, 200),
+  };
+  const report = deriveReport(finished);
+  const outDir = join(ROOT, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const stamp = finished.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const base = join(outDir, `${stamp}${flags.quick ? '-quick' : ''}`);
+  const markdown = renderMarkdown(finished, report);
+  writeFileSync(`${base}.json`, JSON.stringify({ ...finished, report }, null, 2));
+  writeFileSync(`${base}.md`, markdown);
+  const chartJs = readFileSync(join(ROOT, 'node_modules/chart.js/dist/chart.umd.min.js'), 'utf8');
+  writeFileSync(`${base}.html`, renderHtml(finished, report, chartJs));
+  console.log(markdown);
+  if (flags.compare) console.log(compareRuns(JSON.parse(readFileSync(flags.compare, 'utf8')) as BenchRun, finished));
+  console.log(`\nWrote ${base}.json, ${base}.html and ${base}.md in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+}
+
+await main();
+// Leave nothing behind: Playwright keeps handles open a moment after close().
+process.exit(0);
+
