@@ -19,14 +19,14 @@ const LOCK_FILE = '/tmp/edgeinfer-browser.lock';
 /** measureUserAgentSpecificMemory() otherwise waits for the next GC (up to 20 s) before answering. */
 const EXTRA_ARGS = ['--enable-blink-features=ForceEagerMeasureMemory'];
 
-interface Flags {
+type Flags = {
   readonly quick: boolean;
   readonly runs: number;
   readonly warmup: number;
   readonly maxMs: number;
   readonly compare?: string;
   readonly skipBuild: boolean;
-}
+};
 
 function parseFlags(argv: readonly string[]): Flags {
   const value = (name: string) => {
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const errors: { step: string; message: string }[] = [];
   const consoleLog: string[] = [];
   let browser: Browser | undefined;
-  const run: Partial<BenchRun> = {};
+  const run: { -readonly [K in keyof BenchRun]?: BenchRun[K] } = {};
 
   const record = (entry: Omit<BenchRecord, 'stats' | 'key'>) => {
     const key = [entry.kind, entry.context, entry.model, entry.backend, entry.variant, `b${entry.batch}`, entry.phase ?? ''].filter(Boolean).join('|');

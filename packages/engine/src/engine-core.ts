@@ -13,6 +13,9 @@ import { validateInputs } from './input-validation.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
 import { rankCandidates, type Candidate } from './selection.js';
 import { warmupFeeds, hasNonFinite } from './warmup.js';
+import { describeTrial, deviceKey, readWinner, rememberWinner, timeSession, trialCandidates, type TrialResult } from './benchmark-selection.js';
+
+const TRIAL_RUNS = 5;
 
 export interface LoadRequest {
   readonly manifestUrl: string;
@@ -23,6 +26,12 @@ export interface LoadRequest {
   readonly variants?: readonly string[];
   /** Backend names or ids ('wasm', 'ort-webgpu', 'webgl'...) in order of preference; default: auto. */
   readonly backends?: readonly string[];
+  /**
+   * 'auto' (default) orders backends by the device's facts (a software WebGPU adapter ranks below
+   * WASM). 'benchmark' times a short trial of the candidates once per (device, model, version) and
+   * remembers the winner in IndexedDB, so the next page load skips the trial.
+   */
+  readonly select?: 'auto' | 'benchmark';
   readonly decryptionKey?: DecryptionKey;
 }
 
@@ -88,6 +97,8 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     return capabilities;
   }
 
+  type Opened = Awaited<ReturnType<typeof openCandidate>>;
+
   async function openCandidate(
     candidate: Candidate,
     resolved: ResolvedModel,
@@ -136,23 +147,75 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...(request.variants ? { variantPreference: request.variants } : {}),
     });
     const fallbacks: FallbackRecord[] = [];
-    for (const [index, candidate] of candidates.entries()) {
+    const recordFallback = (candidate: Candidate, error: unknown) => {
+      const record: FallbackRecord = { backend: backendId(candidate.backend), variant: candidate.variant, ...describeError(error), at: 'load' };
+      fallbacks.push(record);
+      emit({ type: 'fallback', fallback: record });
+    };
+    const adopt = (candidate: Candidate, opened: Opened, order: Candidate[], reason?: string) => {
+      const handle = nextHandle++;
+      const chosen = reason ? { ...candidate, reason } : candidate;
+      const info = buildInfo(handle, resolved, chosen, order, rejected, fallbacks, opened, manifestMs, performance.now() - started);
+      models.set(handle, { info, session: opened.session, candidate, remaining: order.filter((entry) => entry !== candidate), resolved, request, fallbacks });
+      emit({ type: 'load', info });
+      return info;
+    };
+
+    let ordered = candidates;
+    if (request.select === 'benchmark') {
+      const key = `${request.modelId}@${resolved.version}|${deviceKey(candidates.map((entry) => entry.capability.adapter?.description ?? ''))}`;
+      const winner = await readWinner(key);
+      const remembered = winner && candidates.find((entry) => backendId(entry.backend) === winner.backend && entry.variant === winner.variant);
+      if (winner && remembered) {
+        ordered = [remembered, ...candidates.filter((entry) => entry !== remembered)];
+        const opened = await tryOpen(remembered);
+        if (opened) return adopt(remembered, opened, ordered, describeTrial(winner.results, true));
+      } else {
+        const trial = await runTrial(trialCandidates(candidates));
+        if (trial) {
+          await rememberWinner(key, { backend: backendId(trial.candidate.backend), variant: trial.candidate.variant, results: trial.results, measuredAt: Date.now() });
+          ordered = [trial.candidate, ...candidates.filter((entry) => entry !== trial.candidate)];
+          return adopt(trial.candidate, trial.opened, ordered, describeTrial(trial.results, false));
+        }
+      }
+    }
+
+    for (const candidate of ordered) {
       if (signal?.aborted) throw new EdgeInferError('loader/aborted', 'The model load was aborted.');
+      const opened = await tryOpen(candidate);
+      if (opened) return adopt(candidate, opened, ordered);
+    }
+
+    async function tryOpen(candidate: Candidate): Promise<Opened | undefined> {
       try {
-        const opened = await openCandidate(candidate, resolved, request, onProgress, signal);
-        const handle = nextHandle++;
-        const info = buildInfo(handle, resolved, candidate, candidates, rejected, fallbacks, opened, manifestMs, performance.now() - started);
-        models.set(handle, { info, session: opened.session, candidate, remaining: candidates.slice(index + 1), resolved, request, fallbacks });
-        emit({ type: 'load', info });
-        return info;
+        return await openCandidate(candidate, resolved, request, onProgress, signal);
       } catch (error) {
         const described = describeError(error);
         if (CALLER_ERRORS.has(described.code)) throw error;
-        const record: FallbackRecord = { backend: backendId(candidate.backend), variant: candidate.variant, ...described, at: 'load' };
-        fallbacks.push(record);
-        emit({ type: 'fallback', fallback: record });
+        recordFallback(candidate, error);
+        return undefined;
       }
     }
+
+    /** Opens each trial candidate, times it, keeps the fastest session and disposes the rest. */
+    async function runTrial(trial: Candidate[]) {
+      const results: TrialResult[] = [];
+      let best: { candidate: Candidate; opened: Opened; p50Ms: number } | undefined;
+      for (const candidate of trial) {
+        const opened = await tryOpen(candidate);
+        if (!opened) continue;
+        const p50Ms = await timeSession(opened.session, warmupFeeds(resolved.versionEntry.inputs), TRIAL_RUNS);
+        results.push({ backend: backendId(candidate.backend), variant: candidate.variant, p50Ms });
+        if (!best || p50Ms < best.p50Ms) {
+          await best?.opened.session.dispose();
+          best = { candidate, opened, p50Ms };
+        } else {
+          await opened.session.dispose();
+        }
+      }
+      return best && { candidate: best.candidate, opened: best.opened, results };
+    }
+
     const why = [...rejected.map((entry) => `${entry.backend}: ${entry.reason}`), ...fallbacks.map((entry) => `${entry.backend}/${entry.variant}: ${entry.code} ${entry.message}`)];
     const error = new EdgeInferError(
       'engine/backend-unavailable',
