@@ -83,7 +83,9 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
-      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html'), telemetry: resolve(rootDir, 'demo/telemetry-test.html'), harness: resolve(rootDir, 'demo/test-harness.html') },
+      input: { main: resolve(rootDir, 'demo/index.html'), quickstart: resolve(rootDir, 'demo/quickstart.html'), telemetry: resolve(rootDir, 'demo/telemetry-test.html'), harness: resolve(rootDir, 'demo/test-harness.html'), bench: resolve(rootDir, 'demo/bench/index.html'), kiosk: resolve(rootDir, 'demo/kiosk.html'), sw: resolve(rootDir, 'demo/sw.ts') },
+      // The kiosk's service worker must keep a fixed name at the root (its URL is its identity, and its scope is at most its folder).
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
     },
   },
   worker: { format: 'es' },

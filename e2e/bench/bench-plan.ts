@@ -31,16 +31,17 @@ const ortWebGpu = { library: 'ort', executionProvider: 'webgpu' } as const;
 export function createPlan(quick: boolean): BenchPlan {
   const fashion = 'fashion-mnist';
   const mobilenet = 'mobilenetv2';
+  // wasm first, SwiftShader last: SwiftShader keeps CPU threads busy for a while after its work.
   const quickEngine: EngineConfig[] = [
-    { modelId: fashion, backend: 'ort-webgpu', variant: 'fp32', batch: 1, raw: ortWebGpu },
-    { modelId: fashion, backend: 'tfjs-webgl', variant: 'tfjs', batch: 1, raw: { library: 'tfjs', backend: 'webgl' } },
-    { modelId: fashion, backend: 'ort-wasm', variant: 'fp32', batch: 1, raw: ortWasm, gallery: true },
-    { modelId: fashion, backend: 'ort-wasm', variant: 'int8', batch: 1, raw: ortWasm, gallery: true, rawIntegerKernels: true },
-    { modelId: fashion, backend: 'ort-wasm', variant: 'fp32', batch: 8, raw: ortWasm },
     { modelId: mobilenet, backend: 'ort-wasm', variant: 'fp32', batch: 1, raw: ortWasm, gallery: true },
     { modelId: mobilenet, backend: 'ort-wasm', variant: 'int8', batch: 1, raw: ortWasm, gallery: true, rawIntegerKernels: true },
     { modelId: mobilenet, backend: 'ort-wasm', variant: 'int8-qdq', batch: 1, raw: ortWasm, gallery: true, rawIntegerKernels: true },
     { modelId: mobilenet, backend: 'ort-wasm', variant: 'fp32', batch: 8, raw: ortWasm },
+    { modelId: fashion, backend: 'ort-wasm', variant: 'fp32', batch: 1, raw: ortWasm, gallery: true },
+    { modelId: fashion, backend: 'ort-wasm', variant: 'int8', batch: 1, raw: ortWasm, gallery: true, rawIntegerKernels: true },
+    { modelId: fashion, backend: 'ort-wasm', variant: 'fp32', batch: 8, raw: ortWasm },
+    { modelId: fashion, backend: 'tfjs-webgl', variant: 'tfjs', batch: 1, raw: { library: 'tfjs', backend: 'webgl' } },
+    { modelId: fashion, backend: 'ort-webgpu', variant: 'fp32', batch: 1, raw: ortWebGpu },
   ];
   const quickPlan: BenchPlan = {
     engine: quickEngine,

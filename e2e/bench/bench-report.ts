@@ -28,10 +28,11 @@ export interface BenchRun {
   readonly browser: { version: string; executablePath: string; args: string[] };
   readonly environment: BenchEnvironment;
   readonly notIsolatedEnvironment: { crossOriginIsolated: boolean; engineWasmThreads: number | null } | null;
-  readonly memory: { model: string; backend: string; variant: string; afterLoad: MemorySample; afterRuns: MemorySample; runs: number }[];
+  readonly memory: { model: string; backend: string; variant: string; beforeRss: number; afterLoad: MemorySample & { rssBytes: number }; afterRuns: MemorySample & { rssBytes: number }; runs: number }[];
   readonly manifestSizes: Record<string, Record<string, number>>;
   readonly records: BenchRecord[];
   readonly errors: { step: string; message: string }[];
+  readonly steps: { step: string; seconds: number; loadAverage1m: number }[];
   readonly consoleLog: string[];
 }
 
@@ -289,17 +290,20 @@ export function deriveReport(run: BenchRun): BenchReport {
   if (run.memory.length) {
     tables.push({
       title: 'Memory',
-      columns: ['model', 'backend', 'after load (page + workers)', 'after N runs', 'runs', 'page JS heap after load', 'after runs'],
+      columns: ['model', 'backend', 'browser RSS before load', 'after load', 'after N runs', 'runs', 'page + workers (measureUserAgentSpecificMemory) after load / runs', 'page JS heap after load / runs'],
       rows: run.memory.map((entry) => [
         `${entry.model} ${entry.variant}`,
         entry.backend,
-        formatBytes(entry.afterLoad.userAgentBytes),
-        formatBytes(entry.afterRuns.userAgentBytes),
+        formatBytes(entry.beforeRss),
+        `${formatBytes(entry.afterLoad.rssBytes)} (+${formatBytes(entry.afterLoad.rssBytes - entry.beforeRss)})`,
+        `${formatBytes(entry.afterRuns.rssBytes)} (+${formatBytes(entry.afterRuns.rssBytes - entry.beforeRss)})`,
         String(entry.runs),
-        formatBytes(entry.afterLoad.pageJsHeapBytes),
-        formatBytes(entry.afterRuns.pageJsHeapBytes),
+        `${formatBytes(entry.afterLoad.userAgentBytes)} / ${formatBytes(entry.afterRuns.userAgentBytes)}`,
+        `${formatBytes(entry.afterLoad.pageJsHeapBytes)} / ${formatBytes(entry.afterRuns.pageJsHeapBytes)}`,
       ]),
-      notes: ['performance.measureUserAgentSpecificMemory() (cross-origin isolated pages only) counts the page and its workers, WebAssembly memory included; performance.memory is the page\'s JS heap only.'],
+      notes: [
+        'RSS = resident memory of every Chromium renderer and the GPU process (read from /proc via the CDP process list): the page, the engine worker with its WebAssembly memory, GPU buffers. measureUserAgentSpecificMemory() answers at Chromium\'s next GC (up to 20 s): skipped ("-") in --quick. performance.memory is the page\'s JS heap only.',
+      ],
     });
   }
 
@@ -355,7 +359,12 @@ export function deriveReport(run: BenchRun): BenchReport {
         target: 'int8 p50 < fp32 p50, or a reason',
         value: `${formatRatio(ratio)} (${formatMs(wasmInt8.stats.p50)} vs ${formatMs(wasmFp32.stats.p50)} ms)`,
         met: ratio < 1,
-        note: `not faster by design: the engine runs int8 weights folded to fp32, because onnxruntime-web's wasm integer kernels are slower${integer && fp32Raw ? ` (measured here: int8 ${formatRatio(integer.stats.p50 / fp32Raw.stats.p50)}${integerQdq ? `, int8-qdq ${formatRatio(integerQdq.stats.p50 / fp32Raw.stats.p50)}` : ''} of fp32)` : ''}; int8 is ${formatRatio((run.manifestSizes.mobilenetv2?.int8 ?? 0) / (run.manifestSizes.mobilenetv2?.fp32 ?? 1))} the download`,
+        note: (() => {
+          const integerRatio = integer && fp32Raw ? integer.stats.p50 / fp32Raw.stats.p50 : undefined;
+          const measured = integerRatio === undefined ? '' : ` Raw integer kernels here: int8 ${formatRatio(integerRatio)}${integerQdq && fp32Raw ? `, int8-qdq ${formatRatio(integerQdq.stats.p50 / fp32Raw.stats.p50)}` : ''} of raw fp32`;
+          const agrees = integerRatio === undefined || integerRatio >= 1;
+          return `The engine folds int8 weights to fp32 on wasm (DESIGN.md: integer kernels are slower), so int8 is a download win (${formatRatio((run.manifestSizes.mobilenetv2?.int8 ?? 0) / (run.manifestSizes.mobilenetv2?.fp32 ?? 1))} the size), not a speed-up.${measured}${agrees ? ', consistent with that.' : ': this run does not confirm it (see the load average; rerun on a quiet machine).'}`;
+        })(),
       });
     }
   }
@@ -412,6 +421,8 @@ export function renderMarkdown(run: BenchRun, report: BenchReport): string {
     `- ${describeMachine(run)}`,
     '',
     '**WebGPU and WebGL figures are SwiftShader (the GPU emulated on the CPU), not GPU numbers.**',
+    '',
+    `1-minute load average during the run: ${Math.min(...run.steps.map((entry) => entry.loadAverage1m)).toFixed(2)}-${Math.max(...run.steps.map((entry) => entry.loadAverage1m)).toFixed(2)} on ${run.machine.cores} cores (the machine is shared; every step's value is in the JSON).`,
     '',
     '### Targets',
     '',

@@ -7,9 +7,15 @@ import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 
+/**
+ * Its own output folder: the tests build into dist/demo and serve it from a preview that may be
+ * running; emptying that folder under them would break their run.
+ */
+export const BENCH_OUT_DIR = 'dist/bench-demo';
+
 export function buildDemo(root: string): number {
   const started = Date.now();
-  const result = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', BENCH_OUT_DIR], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`vite build failed (exit ${result.status})`);
   return Date.now() - started;
 }
@@ -18,8 +24,11 @@ export function buildDemo(root: string): number {
  * Transformers.js feeds `pixel_values` to the session and needs a config.json (model_type, id2label)
  * and a preprocessor_config.json. The ONNX file is ours, byte for byte except the input's name.
  */
-export function writeTransformersModel(root: string, options: { sourceModel: string; modelName: string; labels: readonly string[]; preprocessing: { width: number; height: number; mean: readonly number[]; std: readonly number[] } }): string {
-  const folder = join(root, 'dist/demo/bench-models', options.modelName);
+export function writeTransformersModel(
+  root: string,
+  options: { folder: string; sourceModel: string; modelName: string; labels: readonly string[]; preprocessing: { width: number; height: number; mean: readonly number[]; std: readonly number[] } },
+): void {
+  const folder = join(options.folder, options.modelName);
   mkdirSync(join(folder, 'onnx'), { recursive: true });
   const model = onnx.ModelProto.decode(readFileSync(join(root, 'models', options.sourceModel)));
   const graph = model.graph!;
@@ -55,7 +64,6 @@ export function writeTransformersModel(root: string, options: { sourceModel: str
       2,
     ),
   );
-  return '/bench-models/';
 }
 
 export interface PreviewServer {
@@ -65,7 +73,7 @@ export interface PreviewServer {
 
 export async function startPreview(root: string, port: number): Promise<PreviewServer> {
   // Its own process group, so closing it ends npx and vite together (and nothing else).
-  const child = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--outDir', BENCH_OUT_DIR], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,12 +1,12 @@
-// `npm run bench [-- --quick] [--runs N] [--warmup N] [--max-ms N] [--compare old.json] [--skip-build]`
+// `npm run bench [-- --quick] [--runs N] [--warmup N] [--rounds N] [--max-ms N] [--compare old.json] [--skip-build]`
 // Builds the demo, serves it, drives demo/bench/ in Debian's Chromium and writes
 // bench-results/<date>.json (every raw sample), .html (tables, charts) and .md (the summary).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import type { LoadResult, RawResult } from '../../demo/bench/bench-api.js';
+import type { LoadResult } from '../../demo/bench/bench-api.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
 import { buildDemo, startPreview, writeTransformersModel } from './bench-server.js';
 import { createPlan, type EngineConfig } from './bench-plan.js';
@@ -24,6 +24,7 @@ type Flags = {
   readonly runs: number;
   readonly warmup: number;
   readonly maxMs: number;
+  readonly rounds: number;
   readonly compare?: string;
   readonly skipBuild: boolean;
 };
@@ -47,6 +48,7 @@ function parseFlags(argv: readonly string[]): Flags {
     runs: number('--runs', quick ? 20 : 50),
     warmup: number('--warmup', quick ? 3 : 5),
     maxMs: number('--max-ms', quick ? 6_000 : 20_000),
+    rounds: Math.max(1, number('--rounds', quick ? 2 : 3)),
     ...(compare ? { compare } : {}),
     skipBuild: argv.includes('--skip-build'),
   };
@@ -99,11 +101,16 @@ async function main(): Promise<void> {
   // MobileNetV2 here is untrained and has no labels: class names stand in for ImageNet's.
   const classCount = Number(peerVersion.outputs[0]!.shape.at(-1));
   const labels = peerModel.labels ?? Array.from({ length: classCount }, (_, index) => `class ${index}`);
-  const localModelPath = writeTransformersModel(ROOT, { sourceModel: peerFile, modelName: plan.peer.modelId, labels, preprocessing: peerVersion.preprocessing! });
+  // Served by a route on the browser context (same origin as the page), not from the build folder.
+  const peerFolder = join(ROOT, 'bench-results/.peer-model');
+  writeTransformersModel(ROOT, { folder: peerFolder, sourceModel: peerFile, modelName: plan.peer.modelId, labels, preprocessing: peerVersion.preprocessing! });
+  const localModelPath = '/bench-models/';
 
   const server = await startPreview(ROOT, PORT);
   const records: BenchRecord[] = [];
   const errors: { step: string; message: string }[] = [];
+  // The machine is shared: the 1-minute load average beside each step shows when others were busy.
+  const steps: { step: string; seconds: number; loadAverage1m: number }[] = [];
   const consoleLog: string[] = [];
   let browser: Browser | undefined;
   const run: { -readonly [K in keyof BenchRun]?: BenchRun[K] } = {};
@@ -118,7 +125,9 @@ async function main(): Promise<void> {
     const stepStarted = Date.now();
     try {
       const result = await work();
-      log(`${name} (${((Date.now() - stepStarted) / 1000).toFixed(1)} s)`);
+      const seconds = (Date.now() - stepStarted) / 1000;
+      steps.push({ step: name, seconds, loadAverage1m: loadavg()[0]! });
+      log(`${name} (${seconds.toFixed(1)} s, load ${loadavg()[0]!.toFixed(2)})`);
       return result;
     } catch (error) {
       const message = (error as Error).message?.split('\n').slice(0, 6).join(' ') ?? String(error);
@@ -130,58 +139,82 @@ async function main(): Promise<void> {
 
   const modelUrl = (modelId: string, version: string, variant: string) => `/models/${manifest.models[modelId]!.versions[version]!.variants[variant]!.files[0]!.path}`;
 
-  /** The engine in its worker, then the same model, input and batch through the raw library on the page. */
+  /**
+   * The engine in its worker, then the same model, input and batch through the raw library on the
+   * page, alternating in rounds: on a shared 2-core machine background load comes and goes, and
+   * alternating spreads it over both sides instead of letting it land on one.
+   */
   async function engineAndRaw(page: Page, config: EngineConfig, context: 'isolated' | 'not-isolated', rawThreads: number): Promise<void> {
     const label = `${config.modelId} ${config.backend} ${config.variant} b${config.batch} (${context})`;
-    const engineResult = await step(`engine ${label}`, () =>
-      page.evaluate((request) => window.bench.engineRun(request), { modelId: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, gallery: Boolean(config.gallery), ...timing }),
-    );
-    if (engineResult) {
-      const { samplesMs, ...detail } = engineResult;
-      record({ kind: 'engine', context, model: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, threads: engineResult.wasmThreads, samplesMs, detail });
-    }
-    if (!config.raw) return;
-    const version = engineResult?.version ?? Object.keys(manifest.models[config.modelId]!.versions)[0]!;
-    const versionEntry = manifest.models[config.modelId]!.versions[version]!;
-    const input = versionEntry.inputs[0]!;
-    const raw = config.raw;
-    if (raw.library === 'ort') {
-      const isInt8 = versionEntry.variants[config.variant]!.dtype === 'int8';
-      const modes = isInt8 ? (config.rawIntegerKernels ? [true, false] : [true]) : [false];
-      for (const fold of modes) {
-        const kind = isInt8 && !fold ? 'raw-ort-integer' : 'raw-ort';
-        const result = await step(`${kind} ${label}`, () =>
-          page.evaluate((request) => window.bench.rawOrt(request), {
-            modelUrl: modelUrl(config.modelId, version, config.variant),
-            inputName: input.name,
-            inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)),
-            executionProvider: raw.executionProvider,
-            foldInt8Weights: fold,
+    const perRound = { ...timing, runs: Math.max(3, Math.ceil(flags.runs / flags.rounds)), maxMs: flags.maxMs / flags.rounds };
+    const samples = new Map<string, { samplesMs: number[]; roundP50s: number[]; detail: Record<string, unknown>; threads: number | null }>();
+    const collect = (kind: string, result: { samplesMs: number[] } & Record<string, unknown>, threads: number | null) => {
+      const { samplesMs, ...detail } = result;
+      const entry = samples.get(kind) ?? { samplesMs: [], roundP50s: [], detail, threads };
+      entry.samplesMs.push(...samplesMs);
+      entry.roundP50s.push(summarize(samplesMs).p50);
+      samples.set(kind, entry);
+    };
+    let version: string | undefined;
+    for (let round = 0; round < flags.rounds; round++) {
+      const engineResult = await step(`engine ${label} round ${round + 1}`, () =>
+        page.evaluate((request) => window.bench.engineRun(request), { modelId: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, gallery: Boolean(config.gallery) && round === 0, ...perRound }),
+      );
+      if (engineResult) {
+        collect('engine', { ...engineResult }, engineResult.wasmThreads);
+        version ??= engineResult.version;
+      }
+      if (!config.raw) continue;
+      const versionName = version ?? Object.keys(manifest.models[config.modelId]!.versions)[0]!;
+      const versionEntry = manifest.models[config.modelId]!.versions[versionName]!;
+      const input = versionEntry.inputs[0]!;
+      const raw = config.raw;
+      if (raw.library === 'ort') {
+        const isInt8 = versionEntry.variants[config.variant]!.dtype === 'int8';
+        const modes = isInt8 ? (config.rawIntegerKernels ? [true, false] : [true]) : [false];
+        for (const fold of modes) {
+          const kind = isInt8 && !fold ? 'raw-ort-integer' : 'raw-ort';
+          const result = await step(`${kind} ${label} round ${round + 1}`, () =>
+            page.evaluate((request) => window.bench.rawOrt(request), {
+              modelUrl: modelUrl(config.modelId, versionName, config.variant),
+              inputName: input.name,
+              inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)),
+              executionProvider: raw.executionProvider,
+              foldInt8Weights: fold,
+              batch: config.batch,
+              threads: rawThreads,
+              ...perRound,
+            }),
+          );
+          if (result) collect(kind, { ...result }, raw.executionProvider === 'wasm' ? (result.threads ?? rawThreads) : null);
+        }
+      } else {
+        const preprocessing = versionEntry.preprocessing!;
+        const result = await step(`raw-tfjs ${label} round ${round + 1}`, () =>
+          page.evaluate((request) => window.bench.rawTfjs(request), {
+            modelUrl: modelUrl(config.modelId, versionName, config.variant),
+            backend: raw.backend,
+            inputShape: [preprocessing.height, preprocessing.width, preprocessing.channels],
             batch: config.batch,
-            threads: rawThreads,
-            ...timing,
+            ...perRound,
           }),
         );
-        if (result) addRaw(kind, config, context, result, raw.executionProvider === 'wasm' ? (result.threads ?? rawThreads) : null);
+        if (result) collect('raw-tfjs', { ...result }, null);
       }
-    } else {
-      const preprocessing = versionEntry.preprocessing!;
-      const result = await step(`raw-tfjs ${label}`, () =>
-        page.evaluate((request) => window.bench.rawTfjs(request), {
-          modelUrl: modelUrl(config.modelId, version, config.variant),
-          backend: raw.backend,
-          inputShape: [preprocessing.height, preprocessing.width, preprocessing.channels],
-          batch: config.batch,
-          ...timing,
-        }),
-      );
-      if (result) addRaw('raw-tfjs', config, context, result, null);
     }
-  }
-
-  function addRaw(kind: BenchRecord['kind'], config: EngineConfig, context: 'isolated' | 'not-isolated', result: RawResult, threads: number | null) {
-    const { samplesMs, ...detail } = result;
-    record({ kind, context, model: config.modelId, backend: config.backend, variant: config.variant, batch: config.batch, threads, samplesMs, detail });
+    for (const [kind, entry] of samples) {
+      record({
+        kind: kind as BenchRecord['kind'],
+        context,
+        model: config.modelId,
+        backend: config.backend,
+        variant: config.variant,
+        batch: config.batch,
+        threads: entry.threads,
+        samplesMs: entry.samplesMs,
+        detail: { ...entry.detail, roundP50s: entry.roundP50s },
+      });
+    }
   }
 
   try {
@@ -190,11 +223,32 @@ async function main(): Promise<void> {
 
     // 1. Cross-origin isolated page: engine (wasm threads) vs raw libraries, peer, auto, memory.
     const isolatedContext = await browser.newContext();
+    await isolatedContext.route(/\/bench-models\//, async (route) => {
+      const file = join(peerFolder, decodeURIComponent(new URL(route.request().url()).pathname.slice(localModelPath.length)));
+      if (!file.startsWith(peerFolder) || !existsSync(file)) return route.fulfill({ status: 404, body: 'not found' });
+      await route.fulfill({ status: 200, body: readFileSync(file), headers: { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' } });
+    });
     let page = await openBenchPage(isolatedContext, server.url, consoleLog);
     const environment = await page.evaluate(() => window.bench.environment());
     run.environment = environment;
     const engineThreads = environment.engineWasmThreads ?? 1;
     log(`page: crossOriginIsolated=${environment.crossOriginIsolated}, engine wasm threads=${engineThreads}, webgpu=${environment.webgpu?.vendor}/${environment.webgpu?.architecture}`);
+
+    // Warm-up pass, discarded: V8 tiers the onnxruntime-web .wasm up and caches the optimised code, so
+    // the first configuration measured would otherwise pay for it.
+    const warmupModel = { modelId: 'mobilenetv2', backend: 'ort-wasm', variant: 'fp32', runs: 30, warmup: 0, maxMs: 4_000 };
+    await step('warm-up pass (discarded)', async () => {
+      await page.evaluate((request) => window.bench.engineRun(request), warmupModel);
+      const input = manifest.models.mobilenetv2!.versions['1.0.0']!.inputs[0]!;
+      await page.evaluate((request) => window.bench.rawOrt(request), {
+        ...warmupModel,
+        modelUrl: modelUrl('mobilenetv2', '1.0.0', 'fp32'),
+        inputName: input.name,
+        inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)),
+        executionProvider: 'wasm' as const,
+        threads: engineThreads,
+      });
+    });
 
     for (const config of plan.engine) await engineAndRaw(page, config, 'isolated', engineThreads);
 
@@ -207,10 +261,28 @@ async function main(): Promise<void> {
     }
 
     const memory = plan.memory;
-    const memoryResult = await step(`memory ${memory.modelId} ${memory.backend}`, () =>
-      page.evaluate((request) => window.bench.engineRun(request), { ...memory, memoryRuns: memory.runs, runs: 3, warmup: 1, maxMs: flags.maxMs }),
-    );
-    if (memoryResult?.memory) run.memory = [{ model: memory.modelId, backend: memory.backend, variant: memory.variant, ...memoryResult.memory }];
+    await step(`memory ${memory.modelId} ${memory.backend}`, async () => {
+      const cdp = await browser!.newBrowserCDPSession();
+      const rendererRss = async () => {
+        // Every renderer and the GPU process: the page, its engine worker (WebAssembly memory included) and WebGPU/WebGL buffers.
+        const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
+        let total = 0;
+        for (const processEntry of processInfo.filter((entry) => entry.type === 'renderer' || entry.type === 'GPU')) {
+          const status = readFileSync(`/proc/${processEntry.id}/status`, 'utf8');
+          total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+        }
+        return total;
+      };
+      const target = { modelId: memory.modelId, backend: memory.backend, variant: memory.variant, measureTimeoutMs: flags.quick ? 0 : 25_000 };
+      const beforeRss = await rendererRss();
+      const afterLoad = await page.evaluate((request) => window.bench.memoryLoad(request), target);
+      const afterLoadRss = await rendererRss();
+      const afterRuns = await page.evaluate((request) => window.bench.memoryRun(request), { runs: memory.runs, measureTimeoutMs: target.measureTimeoutMs });
+      const afterRunsRss = await rendererRss();
+      await page.evaluate(() => window.bench.memoryDispose());
+      await cdp.detach();
+      run.memory = [{ model: memory.modelId, backend: memory.backend, variant: memory.variant, runs: memory.runs, beforeRss, afterLoad: { ...afterLoad, rssBytes: afterLoadRss }, afterRuns: { ...afterRuns, rssBytes: afterRunsRss } }];
+    });
 
     // Peer: Transformers.js on the same ONNX file, same backend (wasm) and thread count, image -> labels.
     const peer = plan.peer;
@@ -305,6 +377,7 @@ async function main(): Promise<void> {
     ),
     records,
     errors,
+    steps,
     consoleLog: consoleLog.slice(0, 200),
   };
   const report = deriveReport(finished);

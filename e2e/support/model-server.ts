@@ -18,12 +18,15 @@ export const MODELS_DIR = new URL('../../models/', import.meta.url).pathname;
 export interface ModelServer {
   readonly url: string;
   readonly requests: { path: string; range?: string }[];
+  /** Serve this JSON as every manifest.json (a rollout change, a revocation); undefined restores the file. */
+  setManifest(manifest: unknown): void;
   close(): Promise<void>;
 }
 
 export async function startModelServer(): Promise<ModelServer> {
   const requests: { path: string; range?: string }[] = [];
   const truncated = new Set<string>();
+  let manifestOverride: string | undefined;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const [, mode = '', ...rest] = url.pathname.split('/');
@@ -41,6 +44,9 @@ export async function startModelServer(): Promise<ModelServer> {
       return;
     }
     const type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+    if (manifestOverride !== undefined && relative === 'manifest.json') {
+      return void res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(manifestOverride);
+    }
     if (mode === 'status-500') return void res.writeHead(500).end('boom');
     if (mode === 'html') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>app</title>');
     if (mode === 'corrupt') {
@@ -65,6 +71,9 @@ export async function startModelServer(): Promise<ModelServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    setManifest: (manifest) => {
+      manifestOverride = manifest === undefined ? undefined : JSON.stringify(manifest);
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -24,7 +24,7 @@ import {
 import { abortError, downloadFile } from './download.js';
 import { decryptFile, type DecryptionKey } from './encryption.js';
 import { fetchManifest } from './manifest-source.js';
-import { ensureRoom } from './quota.js';
+import { ensureRoom, isQuotaExceeded } from './quota.js';
 import { chooseVersion, findModel, type Channel, type VersionChoice } from './rollout.js';
 import { sha256Hex } from './sha256.js';
 
@@ -44,6 +44,8 @@ export interface LoaderOptions {
   readonly chunkBytes?: number;
   /** Overrides the stored per-profile install id (tests use it to place a device in or out of a canary). */
   readonly installId?: string;
+  /** Cap on the model cache in bytes (e.g. a kiosk with a small disk); least recently used models are evicted to stay under it. */
+  readonly maxCacheBytes?: number;
 }
 
 export interface ResolveRequest {
@@ -176,7 +178,7 @@ export function createLoader(options: LoaderOptions = {}): Loader {
           details: { key, missing: missing.map((file) => file.path) },
         });
       }
-      await ensureRoom(getStore(), missing.reduce((sum, file) => sum + file.size, 0), key);
+      await ensureRoom(getStore(), missing.reduce((sum, file) => sum + file.size, 0), key, options.maxCacheBytes);
       let doneBytes = totalBytes - missing.reduce((sum, file) => sum + file.size, 0);
       for (const file of missing) {
         if (request.signal?.aborted) throw abortError(file);
@@ -199,7 +201,16 @@ export function createLoader(options: LoaderOptions = {}): Loader {
         }
         const writeStarted = performance.now();
         report('cache', doneBytes + file.size, file.path);
-        await writeFile(getStore(), file.sha256, bytes, chunkBytes);
+        try {
+          await writeFile(getStore(), file.sha256, bytes, chunkBytes);
+        } catch (error) {
+          await deleteFile(getStore(), file.sha256).catch(() => undefined);
+          if (!isQuotaExceeded(error)) throw error;
+          throw new EdgeInferError('loader/quota', `The browser refused to store ${file.path} (${file.size} bytes): storage is full. Free space or pick a smaller variant.`, {
+            details: { file: file.path, sizeBytes: file.size },
+            cause: error,
+          });
+        }
         timings.cacheMs += performance.now() - writeStarted;
         files[file.path] = bytes;
         doneBytes += file.size;

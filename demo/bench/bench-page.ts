@@ -1,0 +1,355 @@
+// The benchmark page: driven by e2e/bench/run.ts through page.evaluate(window.bench.*).
+// The engine runs in its worker; the raw libraries run on this page's main thread, in the same
+// browser session, on the same inputs, so the engine's overhead is a ratio measured side by side.
+import { createEngine, createTensor, type Model, type RuntimeEngine } from '@edgeinfer/runtime';
+import type * as Ort from 'onnxruntime-web';
+import type * as Tf from '@tensorflow/tfjs';
+// The same onnxruntime-web files the engine uses (its default entry pairs with the JSEP build).
+import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+// Transformers.js carries its own onnxruntime-web (1.31 dev) and imports its webgpu entry, which
+// pairs with the asyncify build. Without local paths it fetches them from a CDN.
+import hfOrtMjsUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs?url';
+import hfOrtWasmUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm?url';
+import tfjsWasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import tfjsWasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import tfjsWasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type {
+  BenchApi,
+  BenchEnvironment,
+  ClassifyResult,
+  GalleryPrediction,
+  LoadResult,
+  MemorySample,
+  TimingOptions,
+} from './bench-api.js';
+
+const MANIFEST_URL = new URL('/models/manifest.json', location.href).href;
+
+/** The same pseudo-random input for the engine and the raw libraries (seeded, values in [-1, 1)). */
+function seededInput(count: number, seed = 1): Float32Array {
+  const data = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    data[i] = state / 2 ** 31 - 1;
+  }
+  return data;
+}
+
+const product = (dims: readonly number[]) => dims.reduce((total, dim) => total * dim, 1);
+
+/** Warm-up runs, then timed runs until `runs` or `maxMs` (at least 3 timed runs). */
+async function timeRuns(options: TimingOptions, runOnce: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < options.warmup; i++) await runOnce();
+  const samples: number[] = [];
+  const started = performance.now();
+  while (samples.length < options.runs && (samples.length < 3 || performance.now() - started < options.maxMs)) {
+    const runStarted = performance.now();
+    await runOnce();
+    samples.push(performance.now() - runStarted);
+  }
+  return samples;
+}
+
+async function measureMemory(timeoutMs: number): Promise<MemorySample> {
+  const pageJsHeapBytes = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
+  const measure = (performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> }).measureUserAgentSpecificMemory;
+  let userAgentBytes: number | null = null;
+  // Chromium answers at its next garbage collection, which can be 20 s away: bounded by timeoutMs.
+  if (measure && crossOriginIsolated && timeoutMs > 0) {
+    const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
+    userAgentBytes = (await Promise.race([measure.call(performance).then((result) => result.bytes), timeout])) ?? null;
+  }
+  return { userAgentBytes, pageJsHeapBytes };
+}
+
+async function galleryBlobs(): Promise<{ file: string; labelIndex: number; blob: Blob }[]> {
+  const index = (await (await fetch('/models/gallery/index.json')).json()) as { file: string; labelIndex: number }[];
+  return Promise.all(index.map(async (entry) => ({ ...entry, blob: await (await fetch(`/models/gallery/${entry.file}`)).blob() })));
+}
+
+async function engineWasmThreads(engine: RuntimeEngine): Promise<number | null> {
+  const probe = await engine.probe();
+  const threads = (probe['ort-wasm']?.details as { threads?: number } | undefined)?.threads;
+  return typeof threads === 'number' ? threads : null;
+}
+
+function inputFor(model: Model, batch: number) {
+  const spec = model.info.inputs[0]!;
+  const dims = spec.shape.map((dim) => (typeof dim === 'number' ? dim : batch));
+  return { name: spec.name, dims, data: seededInput(product(dims)) };
+}
+
+let ortModule: Promise<typeof Ort> | undefined;
+let ortThreads: number | undefined;
+
+/** numThreads is read once, when onnxruntime-web starts its wasm: one thread count per page load. */
+function loadOrt(threads: number): Promise<typeof Ort> {
+  if (ortThreads !== undefined && ortThreads !== threads) {
+    throw new Error(`onnxruntime-web already started with ${ortThreads} threads on this page; reload it for ${threads}.`);
+  }
+  ortThreads = threads;
+  ortModule ??= import('onnxruntime-web').then((ort) => {
+    ort.env.wasm.wasmPaths = { mjs: ortMjsUrl, wasm: ortWasmUrl };
+    ort.env.wasm.numThreads = threads;
+    ort.env.logLevel = 'error';
+    return ort;
+  });
+  return ortModule;
+}
+
+let tfModule: Promise<typeof Tf> | undefined;
+
+async function loadTf(backend: 'webgl' | 'webgpu' | 'wasm'): Promise<typeof Tf> {
+  tfModule ??= import('@tensorflow/tfjs').then((tf) => {
+    tf.env().set('PROD', true);
+    return tf;
+  });
+  const tf = await tfModule;
+  if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Same setting as the engine's TF.js wasm backend (its threaded build breaks in minified chunks).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setWasmPaths({ 'tfjs-backend-wasm.wasm': tfjsWasmPlain, 'tfjs-backend-wasm-simd.wasm': tfjsWasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': tfjsWasmThreadedSimd });
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js could not start ${backend}`);
+  await tf.ready();
+  if (tf.getBackend() !== backend) throw new Error(`TF.js is on ${tf.getBackend()}, not ${backend}`);
+  return tf;
+}
+
+async function environment(): Promise<BenchEnvironment> {
+  let webgpu: BenchEnvironment['webgpu'] = null;
+  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+  if (adapter) {
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+    webgpu = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallbackAdapter: info.isFallbackAdapter ?? null,
+      features: [...adapter.features].sort(),
+    };
+  }
+  let webgl: BenchEnvironment['webgl'] = null;
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (gl) {
+    const debug = gl.getExtension('WEBGL_debug_renderer_info');
+    webgl = {
+      vendor: String(gl.getParameter(debug ? debug.UNMASKED_VENDOR_WEBGL : gl.VENDOR)),
+      renderer: String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
+    };
+  }
+  const engine = createEngine();
+  try {
+    const probe = await engine.probe();
+    return {
+      userAgent: navigator.userAgent,
+      crossOriginIsolated,
+      hardwareConcurrency: navigator.hardwareConcurrency,
+      deviceMemoryGb: (navigator as Navigator & { deviceMemory?: number }).deviceMemory ?? null,
+      webgpu,
+      webgl,
+      engineProbe: probe as Record<string, unknown>,
+      engineWasmThreads: await engineWasmThreads(engine),
+      measureMemoryAvailable: 'measureUserAgentSpecificMemory' in performance && crossOriginIsolated,
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+let memoryHeld: { engine: RuntimeEngine; model: Model | undefined } | undefined;
+
+const bench: BenchApi = {
+  environment,
+
+  async engineRun(request) {
+    const engine = createEngine();
+    try {
+      const model = await engine.load(`${MANIFEST_URL}#${request.modelId}`, {
+        ...(request.backend ? { backends: [request.backend] } : {}),
+        ...(request.variant ? { variants: [request.variant] } : {}),
+      });
+      const input = inputFor(model, request.batch ?? 1);
+      const allWorkerRunMs: number[] = [];
+      const samplesMs = await timeRuns(request, async () => {
+        // A fresh tensor over the same data each run: the default (copy to the worker) path an app takes.
+        const result = await model.run({ [input.name]: createTensor('float32', input.data, input.dims) });
+        allWorkerRunMs.push(result.timings.runMs);
+      });
+      // The backend's own time inside the worker for the timed runs (the last ones; warm-ups come first).
+      const workerRunMs = allWorkerRunMs.slice(-samplesMs.length);
+      let gallery: GalleryPrediction[] | undefined;
+      if (request.gallery) {
+        gallery = [];
+        for (const entry of await galleryBlobs()) {
+          const { top } = await model.classify(entry.blob);
+          gallery.push({ file: entry.file, labelIndex: entry.labelIndex, top1: top[0]!.index });
+        }
+      }
+      const info = model.info;
+      return {
+        backend: info.backend,
+        version: info.version,
+        variant: info.variant,
+        dtype: info.dtype,
+        sizeBytes: info.sizeBytes,
+        selectionReason: info.selectionReason,
+        fallbacks: info.fallbacks.map(({ backend, code, message }) => ({ backend, code, message })),
+        loadTimings: { ...info.timings },
+        fromCache: info.fromCache,
+        samplesMs,
+        workerRunMs,
+        ...(gallery ? { gallery } : {}),
+        wasmThreads: await engineWasmThreads(engine),
+      };
+    } finally {
+      await engine.dispose();
+    }
+  },
+
+  async rawOrt(request) {
+    const ort = await loadOrt(request.threads);
+    const bytes = new Uint8Array(await (await fetch(request.modelUrl)).arrayBuffer());
+    const compileStarted = performance.now();
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: [request.executionProvider],
+      graphOptimizationLevel: 'all',
+      ...(request.foldInt8Weights ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+    });
+    const compileMs = performance.now() - compileStarted;
+    try {
+      const dims = request.inputShape.map((dim, index) => (index === 0 ? (request.batch ?? 1) : dim));
+      const data = seededInput(product(dims));
+      const samplesMs = await timeRuns(request, async () => {
+        const outputs = await session.run({ [request.inputName]: new ort.Tensor('float32', data, dims) });
+        // Read the output back, as the engine does (on WebGPU this is the GPU -> CPU copy).
+        for (const output of Object.values(outputs)) await output.getData();
+      });
+      return { samplesMs, compileMs, threads: ort.env.wasm.numThreads ?? request.threads };
+    } finally {
+      await session.release();
+    }
+  },
+
+  async rawTfjs(request) {
+    const tf = await loadTf(request.backend);
+    const compileStarted = performance.now();
+    const model = await tf.loadLayersModel(request.modelUrl);
+    const compileMs = performance.now() - compileStarted;
+    try {
+      const dims = [request.batch ?? 1, ...request.inputShape];
+      const data = seededInput(product(dims));
+      const samplesMs = await timeRuns(request, async () => {
+        const output = tf.tidy(() => model.predict(tf.tensor(data, dims)) as Tf.Tensor);
+        await output.data();
+        output.dispose();
+      });
+      return { samplesMs, compileMs, activeBackend: tf.getBackend() };
+    } finally {
+      model.dispose();
+    }
+  },
+
+  async oursClassify(request): Promise<ClassifyResult> {
+    const blob = await (await fetch(request.imageUrl)).blob();
+    const engine = createEngine();
+    try {
+      const loadStarted = performance.now();
+      const model = await engine.load(`${MANIFEST_URL}#${request.modelId}`, { backends: [request.backend], variants: [request.variant] });
+      const loadMs = performance.now() - loadStarted;
+      let topLabel = '';
+      const samplesMs = await timeRuns(request, async () => {
+        const { top } = await model.classify(blob);
+        topLabel = top[0]!.label;
+      });
+      return { samplesMs, loadMs, topLabel, backend: model.info.backend };
+    } finally {
+      await engine.dispose();
+    }
+  },
+
+  async transformersClassify(request): Promise<ClassifyResult> {
+    const { pipeline, env, RawImage } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = request.localModelPath;
+    env.useBrowserCache = false;
+    const wasm = env.backends.onnx.wasm as { wasmPaths?: unknown; numThreads?: number };
+    wasm.wasmPaths = { mjs: hfOrtMjsUrl, wasm: hfOrtWasmUrl };
+    wasm.numThreads = request.threads;
+    const blob = await (await fetch(request.imageUrl)).blob();
+    const loadStarted = performance.now();
+    const classifier = await pipeline('image-classification', request.modelName, { device: 'wasm', dtype: 'fp32' });
+    const loadMs = performance.now() - loadStarted;
+    try {
+      let topLabel = '';
+      const samplesMs = await timeRuns(request, async () => {
+        const output = (await classifier(await RawImage.fromBlob(blob))) as { label: string; score: number }[];
+        topLabel = output[0]!.label;
+      });
+      return { samplesMs, loadMs, topLabel, backend: `wasm (${wasm.numThreads} threads)` };
+    } finally {
+      await classifier.dispose();
+    }
+  },
+
+  async loadToFirstResult(request): Promise<LoadResult> {
+    const started = performance.now();
+    const engine = createEngine();
+    try {
+      const model = await engine.load(`${MANIFEST_URL}#${request.modelId}`, { backends: [request.backend], variants: [request.variant] });
+      const loaded = performance.now();
+      const input = inputFor(model, 1);
+      await model.run({ [input.name]: createTensor('float32', input.data, input.dims) });
+      const done = performance.now();
+      return { firstResultMs: done - started, loadMs: loaded - started, firstRunMs: done - loaded, fromCache: model.info.fromCache, timings: { ...model.info.timings } };
+    } finally {
+      await engine.dispose();
+    }
+  },
+
+  async memoryLoad(request) {
+    memoryHeld = { engine: createEngine(), model: undefined };
+    memoryHeld.model = await memoryHeld.engine.load(`${MANIFEST_URL}#${request.modelId}`, { backends: [request.backend], variants: [request.variant] });
+    return measureMemory(request.measureTimeoutMs);
+  },
+
+  async memoryRun(request) {
+    const model = memoryHeld?.model;
+    if (!model) throw new Error('memoryLoad first');
+    const input = inputFor(model, 1);
+    for (let i = 0; i < request.runs; i++) await model.run({ [input.name]: createTensor('float32', input.data, input.dims) });
+    return measureMemory(request.measureTimeoutMs);
+  },
+
+  async memoryDispose() {
+    await memoryHeld?.engine.dispose();
+    memoryHeld = undefined;
+  },
+
+  async clearModelCache() {
+    const databases = await indexedDB.databases();
+    const names = databases.map((database) => database.name).filter((name): name is string => Boolean(name));
+    await Promise.all(
+      names.map(
+        (name) =>
+          new Promise<void>((resolve, reject) => {
+            const deletion = indexedDB.deleteDatabase(name);
+            deletion.onsuccess = () => resolve();
+            deletion.onerror = () => reject(deletion.error);
+            deletion.onblocked = () => reject(new Error(`IndexedDB ${name} is still open (an engine was not disposed).`));
+          }),
+      ),
+    );
+    return names;
+  },
+};
+
+window.bench = bench;
+window.benchReady = true;
+document.body.dataset.ready = 'true';

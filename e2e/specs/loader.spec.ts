@@ -1,0 +1,165 @@
+import type {} from '../../demo/test-harness.js';
+import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
+import { expect, test } from '../fixtures.js';
+import { openHarness } from '../support/harness.js';
+import { MODELS_DIR, startModelServer, type ModelServer } from '../support/model-server.js';
+
+let server: ModelServer;
+test.beforeAll(async () => {
+  server = await startModelServer();
+});
+test.afterAll(() => server.close());
+test.beforeEach(() => {
+  server.requests.length = 0;
+  server.setManifest(undefined);
+});
+
+const shipped = () => JSON.parse(readFileSync(`${MODELS_DIR}manifest.json`, 'utf8'));
+const fileRequests = () => server.requests.filter((request) => !request.path.endsWith('manifest.json'));
+
+/** Loads a variant through the loader in the page; returns what the app would see, or the error code. */
+async function load(
+  page: Page,
+  options: { mode?: string; variant?: string; modelId?: string; installId?: string; database?: string; version?: string; maxCacheBytes?: number } = {},
+) {
+  return page.evaluate(
+    async ({ url, variant, modelId, installId, database, version, maxCacheBytes }) => {
+      const loader = window.edgeinfer.loader.createLoader({ databaseName: database, installId, ...(maxCacheBytes ? { maxCacheBytes } : {}) });
+      try {
+        const resolved = await loader.resolve({ manifestUrl: url, modelId, ...(version ? { version } : {}) });
+        const loaded = await loader.fetchVariant(resolved, { variant });
+        const bytes = new Uint8Array(loaded.files[loaded.entry]!);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        return {
+          version: resolved.version,
+          fromCache: loaded.fromCache,
+          manifestSource: resolved.manifestSource,
+          sha256: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''),
+          cached: (await loader.listCached()).map((record) => record.key),
+        };
+      } catch (error) {
+        return { code: (error as { code?: string }).code ?? String(error), cached: (await loader.listCached()).map((record) => record.key) };
+      }
+    },
+    {
+      url: `${server.url}/${options.mode ?? 'ok'}/manifest.json`,
+      variant: options.variant ?? 'fp32',
+      modelId: options.modelId ?? 'fashion-mnist',
+      installId: options.installId ?? 'device-a',
+      database: options.database ?? 'edgeinfer-models',
+      version: options.version,
+      maxCacheBytes: options.maxCacheBytes,
+    },
+  );
+}
+
+const fp32Sha = () => shipped().models['fashion-mnist'].versions['1.0.0'].variants.fp32.files[0].sha256 as string;
+
+test('the second load requests no model file and is served from IndexedDB; offline, the model still loads', async ({ page, context }) => {
+  await openHarness(page);
+  const first = await load(page);
+  expect(first).toMatchObject({ fromCache: false, sha256: fp32Sha() });
+  expect(fileRequests()).toHaveLength(1);
+
+  server.requests.length = 0;
+  await page.reload();
+  await openHarness(page);
+  const second = await load(page);
+  expect(second).toMatchObject({ fromCache: true, sha256: fp32Sha() });
+  expect(fileRequests()).toHaveLength(0);
+
+  server.requests.length = 0;
+  await context.setOffline(true);
+  const offline = await load(page);
+  expect(offline).toMatchObject({ fromCache: true, manifestSource: 'cache', sha256: fp32Sha() });
+  expect(server.requests, 'offline: not even the manifest is requested').toHaveLength(0);
+  await context.setOffline(false);
+});
+
+test('a connection cut mid-file is resumed with a Range request and the bytes are right', async ({ page }) => {
+  await openHarness(page);
+  const loaded = await load(page, { mode: 'truncate-once' });
+  expect(loaded).toMatchObject({ fromCache: false, sha256: fp32Sha() });
+  const ranged = fileRequests().filter((request) => request.range);
+  expect(ranged).toHaveLength(1);
+  expect(ranged[0]!.range).toMatch(/^bytes=[1-9]\d*-$/);
+});
+
+for (const [mode, code] of [
+  ['corrupt', 'loader/integrity'],
+  ['status-500', 'loader/http-status'],
+  ['html', 'loader/not-a-model'],
+] as const) {
+  test(`a ${mode} answer gives ${code} and caches nothing`, async ({ page }) => {
+    await openHarness(page);
+    // The manifest comes from the good path; the files from the misbehaving one.
+    const manifest = shipped();
+    const file = manifest.models['fashion-mnist'].versions['1.0.0'].variants.fp32.files[0];
+    file.path = `${server.url}/${mode}/${file.path}`;
+    server.setManifest(manifest);
+    expect(await load(page)).toEqual({ code, cached: [] });
+  });
+}
+
+test('a missing file (404) gives loader/http-status and caches nothing', async ({ page }) => {
+  await openHarness(page);
+  const manifest = shipped();
+  manifest.models['fashion-mnist'].versions['1.0.0'].variants.fp32.files[0].path = 'fashion-mnist/1.0.0/missing.onnx';
+  server.setManifest(manifest);
+  expect(await load(page)).toEqual({ code: 'loader/http-status', cached: [] });
+});
+
+test('a cached chunk corrupted in IndexedDB is detected, re-fetched, and never served', async ({ page }) => {
+  await openHarness(page);
+  await load(page);
+  await page.evaluate(async (sha256) => {
+    const open = indexedDB.open('edgeinfer-models');
+    const db = await new Promise<IDBDatabase>((resolve) => (open.onsuccess = () => resolve(open.result)));
+    const tx = db.transaction('files', 'readwrite');
+    tx.objectStore('files').put(new Blob([new Uint8Array(1000).fill(9)]), `chunk:${sha256}:0`);
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+  }, fp32Sha());
+  server.requests.length = 0;
+  expect(await load(page)).toMatchObject({ fromCache: false, sha256: fp32Sha() });
+  expect(fileRequests()).toHaveLength(1);
+  expect(await load(page)).toMatchObject({ fromCache: true, sha256: fp32Sha() });
+});
+
+test('over the cache budget: least recently used models are evicted, then loader/quota', async ({ page }) => {
+  await openHarness(page);
+  await load(page, { variant: 'fp32' }); // 425 kB, used first
+  await load(page, { variant: 'int8' }); // 114 kB
+  const evicting = await load(page, { variant: 'tfjs', maxCacheBytes: 600_000 }); // 429 kB: fits only once fp32 is gone
+  expect(evicting).toMatchObject({ fromCache: false });
+  expect((evicting as { cached: string[] }).cached.sort()).toEqual(['fashion-mnist@1.0.0/int8', 'fashion-mnist@1.0.0/tfjs']);
+
+  expect(await load(page, { variant: 'fp32', maxCacheBytes: 300_000 })).toEqual({ code: 'loader/quota', cached: [] });
+});
+
+test('two tabs loading the same model at once download it once', async ({ context }) => {
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  await Promise.all([openHarness(a), openHarness(b)]);
+  server.requests.length = 0;
+  const [first, second] = await Promise.all([load(a, { variant: 'tfjs' }), load(b, { variant: 'tfjs' })]);
+  expect([first, second].map((result) => (result as { fromCache: boolean }).fromCache).sort()).toEqual([false, true]);
+  expect(fileRequests()).toHaveLength(2); // model.json and weights.bin, each once
+});
+
+test('revoking the canary moves canary devices back to stable at the next check, offline included', async ({ page, context }) => {
+  await openHarness(page);
+  const manifest = shipped();
+  manifest.models['fashion-mnist'].channels = { stable: '1.0.0', canary: { version: '1.1.0', percent: 100 } };
+  server.setManifest(manifest);
+  expect(await load(page)).toMatchObject({ version: '1.1.0' });
+  expect(await load(page, { version: '1.0.0' })).toMatchObject({ version: '1.0.0' }); // stable cached too
+
+  manifest.models['fashion-mnist'].revoked = ['1.1.0'];
+  server.setManifest(manifest);
+  expect(await load(page)).toMatchObject({ version: '1.0.0', fromCache: true });
+
+  await context.setOffline(true);
+  expect(await load(page)).toMatchObject({ version: '1.0.0', fromCache: true, manifestSource: 'cache' });
+  await context.setOffline(false);
+});
