@@ -3,7 +3,7 @@ import { expect, test } from '../fixtures.js';
 
 test('the README quick start runs as written and prints a prediction', async ({ page }) => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  const block = /## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(block, 'the README has a ts code block').toBeTruthy();
   expect(readFileSync(new URL('../../demo/readme-quickstart.ts', import.meta.url), 'utf8'), 'demo/readme-quickstart.ts is the README block').toBe(block);
 

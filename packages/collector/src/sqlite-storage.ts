@@ -58,7 +58,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     },
     async stats(query) {
       try {
-        return await computeStats(query, () => '?', async (statement) => db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[]);
+        return await computeStats(query, () => '?', async (statement) => db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[], {
+          percentiles: 'rank-lookup',
+        });
       } catch (cause) {
         throw storageError('compute stats', cause);
       }
