@@ -163,3 +163,25 @@ test('revoking the canary moves canary devices back to stable at the next check,
   expect(await load(page)).toMatchObject({ version: '1.0.0', fromCache: true, manifestSource: 'cache' });
   await context.setOffline(false);
 });
+
+test('a long-running page follows the manifest: revoking its version switches the running model back to stable', async ({ page }) => {
+  await openHarness(page);
+  const manifest = shipped();
+  manifest.models['fashion-mnist'].channels = { stable: '1.0.0', canary: { version: '1.1.0', percent: 100 } };
+  server.setManifest(manifest);
+  await page.evaluate(async (url) => {
+    const model = await window.edgeinfer.createEngine().load(url, { backends: ['wasm'], manifestCheckIntervalMs: 300 });
+    (window as unknown as { model: typeof model }).model = model;
+  }, `${server.url}/ok/manifest.json#fashion-mnist`);
+  const version = () => page.evaluate(() => (window as unknown as { model: { info: { version: string } } }).model.info.version);
+  expect(await version()).toBe('1.1.0');
+
+  manifest.models['fashion-mnist'].revoked = ['1.1.0'];
+  server.setManifest(manifest);
+  await expect.poll(version, { timeout: 20_000 }).toBe('1.0.0');
+  const answer = await page.evaluate(async () => {
+    const model = (window as unknown as { model: { run: (feeds: unknown) => Promise<{ output: { dims: number[] } }> } }).model;
+    return (await model.run({ input: window.edgeinfer.createTensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).output.dims;
+  });
+  expect(answer).toEqual([1, 10]);
+});

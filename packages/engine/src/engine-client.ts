@@ -9,6 +9,12 @@ import type { Outcome, WorkerApi } from './protocol.js';
 
 export interface LoadOptions extends Omit<LoadRequest, 'manifestUrl' | 'modelId'> {
   readonly modelId?: string;
+  /**
+   * For long-running pages (kiosks): re-check the manifest this often and switch to the version the
+   * device should run now (a canary percentage changed, a version was revoked). Offline, the last
+   * good manifest decides, and the previous version is served from the cache.
+   */
+  readonly manifestCheckIntervalMs?: number;
   readonly onProgress?: (progress: LoadProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -197,7 +203,7 @@ export function createEngineClient(options: EngineClientOptions): Engine {
 
   async function load(ref: string, loadOptions: LoadOptions = {}): Promise<Model> {
     if (disposed) throw new EdgeInferError('engine/disposed', 'The engine was disposed.');
-    const { onProgress: _progress, signal: _signal, modelId, ...rest } = loadOptions;
+    const { onProgress: _progress, signal: _signal, modelId, manifestCheckIntervalMs, ...rest } = loadOptions;
     const request: LoadRequest = { ...rest, ...resolveRef(ref, modelId) };
     if (loadOptions.signal?.aborted) throw new EdgeInferError('loader/aborted', 'The model load was aborted before it started.');
     let info = await loadInWorker(request, loadOptions);
@@ -211,6 +217,29 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       info = await loadInWorker({ ...request, version: info.version, variants: [info.variant] }, {});
     };
     reloads.add(reload);
+
+    /** Loads the version the manifest now assigns, swaps it in between runs, then frees the old one. */
+    async function followManifest(): Promise<void> {
+      const { version } = unwrap(await connection.call((api) => api.resolveVersion(request)));
+      if (version === info.version || modelDisposed) return;
+      const next = await loadInWorker({ ...request, version }, {});
+      const previous = info;
+      const drained = queue;
+      info = next;
+      options.onEvent?.({ type: 'load', info });
+      await drained;
+      await connection.call((api) => api.dispose(previous.handle)).catch(() => undefined);
+    }
+    let checking = false;
+    const manifestTimer = manifestCheckIntervalMs
+      ? setInterval(() => {
+          if (checking) return;
+          checking = true;
+          followManifest()
+            .catch((error: EdgeInferError) => options.onEvent?.({ type: 'error', info, code: error.code ?? 'loader/network' }))
+            .finally(() => (checking = false));
+        }, manifestCheckIntervalMs)
+      : undefined;
 
     async function runOnce(feeds: NamedTensors, runOptions: RunOptions) {
       const transfer = runOptions.transfer && options.createWorker ? inputBuffers(feeds) : [];
@@ -269,7 +298,9 @@ export function createEngineClient(options: EngineClientOptions): Engine {
         }
         const tensor = await imageToTensor(image, info.preprocessing);
         const result = await run({ [info.inputs[0]!.name]: tensor }, { ...classifyOptions, transfer: true });
-        const probabilities = softmax(result.output.data as Float32Array);
+        const scores = result.output.data as Float32Array;
+        // Models that end in softmax (content-safety) already give probabilities: softmax again would flatten them.
+        const probabilities = isDistribution(scores) ? scores : softmax(scores);
         const top = topK(probabilities, classifyOptions.topK ?? 5).map(({ index, score }) => ({
           index,
           probability: score,
@@ -280,6 +311,7 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       async dispose() {
         if (modelDisposed) return;
         modelDisposed = true;
+        clearInterval(manifestTimer);
         reloads.delete(reload);
         await queue;
         unwrap(await connection.call((api) => api.dispose(info.handle)));
@@ -301,6 +333,15 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       connection.close();
     },
   };
+}
+
+function isDistribution(values: Float32Array): boolean {
+  let sum = 0;
+  for (const value of values) {
+    if (value < 0 || value > 1) return false;
+    sum += value;
+  }
+  return Math.abs(sum - 1) < 1e-3;
 }
 
 /** Rejects with engine/timeout or engine/aborted; the worker's answer, if it comes later, is dropped. */

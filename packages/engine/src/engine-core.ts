@@ -72,6 +72,8 @@ interface LoadedModel {
 export interface EngineCore {
   probe(): Promise<Record<string, Capability>>;
   load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo>;
+  /** Re-reads the manifest (the last good copy when offline) and says which version this device should run now. */
+  resolveVersion(request: LoadRequest): Promise<{ version: string; reason: string }>;
   run(handle: number, feeds: NamedTensors): Promise<RunResult>;
   info(handle: number): ModelInfo;
   dispose(handle: number): Promise<void>;
@@ -296,6 +298,15 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       return Object.fromEntries([...all].map(([backend, capability]) => [backendId(backend), capability]));
     },
     load,
+    async resolveVersion(request) {
+      const resolved = await options.loader.resolve({
+        manifestUrl: request.manifestUrl,
+        modelId: request.modelId,
+        ...(request.version ? { version: request.version } : {}),
+        ...(request.channel ? { channel: request.channel } : {}),
+      });
+      return { version: resolved.version, reason: resolved.choice.reason };
+    },
     run,
     info: (handle) => getModel(handle).info,
     dispose,

@@ -14,6 +14,7 @@ export interface WorkerApi {
   probe(): Promise<Outcome<Record<string, Capability>>>;
   load(loadId: number, request: LoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<Outcome<ModelInfo>>;
   abortLoad(loadId: number): void;
+  resolveVersion(request: LoadRequest): Promise<Outcome<{ version: string; reason: string }>>;
   run(handle: number, feeds: NamedTensors): Promise<Outcome<RunResult>>;
   dispose(handle: number): Promise<Outcome<void>>;
 }

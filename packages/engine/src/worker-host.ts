@@ -33,6 +33,7 @@ export function createWorkerApi(core: EngineCore): WorkerApi {
       }
     },
     abortLoad: (loadId) => loads.get(loadId)?.abort(),
+    resolveVersion: (request) => outcome(() => core.resolveVersion(request)),
     async run(handle, feeds) {
       const result = await outcome(() => core.run(handle, feeds));
       // Outputs are fresh buffers: transfer them rather than copy.
