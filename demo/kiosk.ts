@@ -1,7 +1,6 @@
 import { createEngine, createWorker, isEdgeInferError, type ClassifyOutput, type Model, type RuntimeEngine } from '@edgeinfer/runtime';
 import { createTelemetry, engineEventToTelemetry, type Telemetry } from '@edgeinfer/telemetry';
 import { createKioskStats, createLabelSmoother } from './kiosk-stats.js';
-import { topPredictions } from './predictions.js';
 
 /**
  * Kiosk mode: a full-screen camera loop for a device left running all day. Configured by URL:
@@ -168,11 +167,11 @@ function restart(reason: string, code: string): void {
   void startEngine();
 }
 
-function onResult(result: ClassifyOutput, current: Model): void {
+function onResult(result: ClassifyOutput): void {
   counters.results++;
   consecutiveErrors = 0;
   stats.add(result.timings.totalMs);
-  const [best] = topPredictions(result, current.info.labels, 1);
+  const [best] = result.top;
   if (!best) return;
   labelCounts[best.label] = (labelCounts[best.label] ?? 0) + 1;
   const shown = smooth(best.label);
@@ -204,7 +203,7 @@ function onFrame(): void {
   current
     .classify(video, { topK: 5 })
     .then(
-      (result) => myGeneration === generation && onResult(result, current),
+      (result) => myGeneration === generation && onResult(result),
       (error: unknown) => myGeneration === generation && onRunError(error),
     )
     .finally(() => {

@@ -1,7 +1,6 @@
 import { createEngine, createLoader, isEdgeInferError, type LoadProgress, type Model } from '@edgeinfer/runtime';
 import { createByomModel, type ByomModel, type Normalization } from './byom.js';
 import { createLatencyChart } from './latency-chart.js';
-import { topPredictions } from './predictions.js';
 
 const MANIFEST_URL = new URL('/models/manifest.json', location.href).href;
 const params = new URLSearchParams(location.search);
@@ -196,7 +195,7 @@ async function classify(source: Blob | HTMLImageElement | HTMLVideoElement | Ima
     errorLine.textContent = '';
     if (shown) drawPreview(shown);
     predictions.replaceChildren(
-      ...topPredictions(result, model.info.labels).map((entry) => {
+      ...result.top.map((entry) => {
         const item = document.createElement('li');
         item.textContent = `${entry.label} — ${(entry.probability * 100).toFixed(1)}%`;
         const track = document.createElement('span');
