@@ -209,6 +209,12 @@ export function parseManifest(json: unknown): Manifest {
     }
     if (entry.revoked?.includes(entry.channels.stable)) fail(`${path}.channels.stable`, `version "${entry.channels.stable}" is revoked`);
     for (const [versionId, versionEntry] of Object.entries(entry.versions)) {
+      for (const [variantId, variant] of Object.entries(versionEntry.variants)) {
+        // One IV may encrypt one file only: AES-GCM with a reused IV and key leaks plaintext.
+        if (variant.encryption && variant.files.length !== 1) {
+          fail(`${path}.versions[${JSON.stringify(versionId)}].variants[${JSON.stringify(variantId)}].encryption`, 'an encrypted variant must have exactly one file');
+        }
+      }
       const pre = versionEntry.preprocessing;
       if (pre && (pre.mean.length !== pre.channels || pre.std.length !== pre.channels)) {
         fail(`${path}.versions[${JSON.stringify(versionId)}].preprocessing`, `mean and std need ${pre.channels} values`);
