@@ -389,7 +389,7 @@ export function deriveReport(run: BenchRun): BenchReport {
       title: 'wasm threads: cross-origin isolated page vs a page without isolation, p50 ms',
       columns: ['model', 'engine, isolated', 'engine, not isolated', 'raw, isolated', 'raw, 1 thread', '1 thread / threads (engine)'],
       rows: threadRows,
-      notes: ['The engine cannot be told a thread count per page yet (it uses min(4, cores) when cross-origin isolated, else 1): its 1-thread figure comes from a page served without COOP/COEP.'],
+      notes: ['The engine cannot be told a thread count per page yet (it uses half the cores, at most 4, when cross-origin isolated, else 1): its 1-thread figure comes from a page served without COOP/COEP.'],
     });
   }
 
