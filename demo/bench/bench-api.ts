@@ -16,6 +16,8 @@ export interface EngineRunRequest extends TimingOptions {
   readonly variant?: string;
   /** Classify every gallery image after timing, for int8/fp32 agreement. */
   readonly gallery?: boolean;
+  /** The engine's selection mode when no backend is given. */
+  readonly select?: 'auto' | 'benchmark';
 }
 
 export interface GalleryPrediction {

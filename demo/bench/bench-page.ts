@@ -173,6 +173,7 @@ const bench: BenchApi = {
       const model = await engine.load(`${MANIFEST_URL}#${request.modelId}`, {
         ...(request.backend ? { backends: [request.backend] } : {}),
         ...(request.variant ? { variants: [request.variant] } : {}),
+        ...(request.select ? { select: request.select } : {}),
       });
       const input = inputFor(model, request.batch ?? 1);
       const allWorkerRunMs: number[] = [];

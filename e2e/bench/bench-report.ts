@@ -247,8 +247,10 @@ export function deriveReport(run: BenchRun): BenchReport {
     const chosen = sameVariant.find((record) => record.backend === auto.backend);
     const chosenP50 = chosen?.stats.p50 ?? auto.stats.p50;
     const regret = best ? chosenP50 / best.stats.p50 - 1 : undefined;
+    const select = String(auto.detail.select ?? 'auto');
     autoRows.push([
       auto.model,
+      select,
       `${auto.backend} ${auto.variant}`,
       String(auto.detail.selectionReason ?? ''),
       formatMs(auto.stats.p50),
@@ -259,9 +261,9 @@ export function deriveReport(run: BenchRun): BenchReport {
     ]);
     if (regret !== undefined) {
       targets.push({
-        name: `Auto-selection regret, ${auto.model}`,
+        name: `Selection regret (select: '${select}'), ${auto.model}`,
         target: '<= 5 %',
-        value: `${(regret * 100).toFixed(1)} % (auto: ${auto.backend} ${auto.variant}; best of ${sameVariant.length} measured: ${best!.backend})`,
+        value: `${(regret * 100).toFixed(1)} % (${select}: ${auto.backend} ${auto.variant}; best of ${sameVariant.length} measured: ${best!.backend})`,
         met: regret <= 0.05,
         note: sameVariant.length < 2 ? 'only one backend measured for this model in this run' : '',
       });
@@ -269,10 +271,10 @@ export function deriveReport(run: BenchRun): BenchReport {
   }
   if (autoRows.length) {
     tables.push({
-      title: "Auto-selection: what createEngine() picks with no options, against the best backend measured",
-      columns: ['model', 'auto picked', 'why', 'auto p50', 'best (same variant) p50', 'regret', 'best any variant', 'backends measured'],
+      title: "Selection: what the engine picks with select 'auto' (the default) and 'benchmark', against the best backend measured",
+      columns: ['model', 'select', 'picked', 'why', 'p50', 'best (same variant) p50', 'regret', 'best any variant', 'backends measured'],
       rows: autoRows,
-      notes: ["The engine has one selection mode (a static policy that reads the adapter); there is no select: 'benchmark' option to compare yet. Regret uses the table's p50 for the chosen backend."],
+      notes: ["'auto' orders backends by the device's facts (a software adapter ranks below wasm); 'benchmark' times the candidates once and remembers the winner per device, model and version. Regret uses the table's p50 for the chosen backend."],
     });
   }
 

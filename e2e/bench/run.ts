@@ -253,10 +253,12 @@ async function main(): Promise<void> {
     for (const config of plan.engine) await engineAndRaw(page, config, 'isolated', engineThreads);
 
     for (const modelId of plan.autoModels) {
-      const result = await step(`auto ${modelId}`, () => page.evaluate((request) => window.bench.engineRun(request), { modelId, ...timing }));
-      if (result) {
-        const { samplesMs, ...detail } = result;
-        record({ kind: 'auto', context: 'isolated', model: modelId, backend: result.backend, variant: result.variant, batch: 1, threads: result.wasmThreads, samplesMs, detail });
+      for (const select of ['auto', 'benchmark'] as const) {
+        const result = await step(`${select} ${modelId}`, () => page.evaluate((request) => window.bench.engineRun(request), { modelId, select, ...timing }));
+        if (result) {
+          const { samplesMs, ...detail } = result;
+          record({ kind: 'auto', context: 'isolated', model: modelId, backend: result.backend, variant: result.variant, batch: 1, threads: result.wasmThreads, samplesMs, detail: { ...detail, select } });
+        }
       }
     }
 
