@@ -149,6 +149,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...(request.variants ? { variantPreference: request.variants } : {}),
     });
     const fallbacks: FallbackRecord[] = [];
+    const tried = new Set<Candidate>();
     const recordFallback = (candidate: Candidate, error: unknown) => {
       const record: FallbackRecord = { backend: backendId(candidate.backend), variant: candidate.variant, ...describeError(error), at: 'load' };
       fallbacks.push(record);
@@ -188,7 +189,10 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       if (opened) return adopt(candidate, opened, ordered);
     }
 
+    /** Opens a candidate once; a failure is recorded as a fallback and never retried in this load. */
     async function tryOpen(candidate: Candidate): Promise<Opened | undefined> {
+      if (tried.has(candidate)) return undefined;
+      tried.add(candidate);
       try {
         return await openCandidate(candidate, resolved, request, onProgress, signal);
       } catch (error) {

@@ -1,4 +1,4 @@
-import { createStore, del, delMany, entries, get, getMany, set, setMany, type UseStore } from 'idb-keyval';
+import { createStore, del, delMany, entries, get, getMany, set, type UseStore } from 'idb-keyval';
 
 /**
  * Model files kept as Blob chunks in a dedicated idb-keyval store. Values are never one giant
@@ -83,7 +83,7 @@ export async function deleteModelRecord(store: UseStore, key: string): Promise<v
 }
 
 export async function writeValue(store: UseStore, key: string, value: unknown): Promise<void> {
-  await setMany([[`meta:${key}`, value]], store);
+  await set(`meta:${key}`, value, store);
 }
 
 export async function readValue<T>(store: UseStore, key: string): Promise<T | undefined> {
