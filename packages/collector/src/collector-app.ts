@@ -20,6 +20,8 @@ export interface CollectorOptions {
   readonly bodyLimit?: number;
   /** Events older than this are deleted hourly. Default 30; 0 keeps everything. */
   readonly retentionDays?: number;
+  /** How often new events are folded into minute rollups (what keeps GET /v1/stats fast). Default 1000 ms; 0 turns it off. */
+  readonly rollupIntervalMs?: number;
   /** A device whose last heartbeat is older than this is shown as stale. Default 2 minutes. */
   readonly staleAfterMs?: number;
   readonly logger?: boolean;
@@ -211,8 +213,27 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
     });
   }
 
+  // Folds events into rollups in small steps until caught up, yielding between steps so ingest
+  // requests are served in between, then waits for the next tick.
+  const rollupIntervalMs = options.rollupIntervalMs ?? 1000;
+  let rollupTimer: ReturnType<typeof setTimeout> | undefined;
+  let rollupRunning: Promise<void> = Promise.resolve();
+  let closing = false;
+  const rollUp = async () => {
+    try {
+      while (!closing && !(await storage.rollUp()).idle) await new Promise((resolve) => setImmediate(resolve));
+    } catch (error) {
+      app.log.error({ err: error }, 'roll-up failed; stats stay exact (read from events) and it runs again');
+    }
+    if (!closing) rollupTimer = setTimeout(() => (rollupRunning = rollUp()), rollupIntervalMs).unref();
+  };
+  if (rollupIntervalMs > 0) app.addHook('onReady', async () => void (rollupRunning = rollUp()));
+
   app.addHook('onClose', async () => {
+    closing = true;
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
+    if (rollupTimer !== undefined) clearTimeout(rollupTimer);
+    await rollupRunning;
     await storage.close();
   });
 

@@ -2,7 +2,25 @@ import pg from 'pg';
 import { EdgeInferError } from '@edgeinfer/core';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from './migrations.js';
-import { computeStats } from './stats-sql.js';
+import {
+  CLEAR_DIRTY_SQL,
+  COMPACT_AFTER_MS,
+  DEFAULT_ROLLUP_EVENTS,
+  DELETE_KEY_SQL,
+  DIRTY_MINUTE_SQL,
+  MINUTE_MS,
+  MINUTE_SEGMENTS_SQL,
+  ROLLUP_COLUMNS,
+  ROLLUP_STATE_SQL,
+  SET_WATERMARK_SQL,
+  chunkEndSql,
+  compactSegments,
+  segmentsOf,
+  stepEnd,
+  stepRowsSql,
+  type Segment,
+} from './rollup.js';
+import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
 
 export interface PostgresStorageOptions {
@@ -11,8 +29,23 @@ export interface PostgresStorageOptions {
   readonly maxConnections?: number;
 }
 
-/** Any number would do; it only has to be the same in every collector process. */
+/** Any numbers would do; they only have to be the same in every collector process. */
 const MIGRATION_LOCK_ID = 0x6564_6765;
+const ROLLUP_LOCK_ID = 0x6564_6766;
+
+const ROLLUP_TYPES: Record<(typeof ROLLUP_COLUMNS)[number], string> = {
+  minute: 'bigint',
+  type: 'text',
+  group_key: 'text',
+  segment: 'bigint',
+  app: 'text',
+  model_id: 'text',
+  model_version: 'text',
+  model_variant: 'text',
+  backend: 'text',
+  event_count: 'bigint',
+  durations: 'bytea',
+};
 
 const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
   event_id: 'text',
@@ -68,9 +101,65 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
 
   // One statement for the whole batch: rows arrive as one array per column, so the statement text
   // is the same for every batch size and the parameter count stays at 14.
-  const insertSql = `INSERT INTO events (${EVENT_COLUMNS.join(', ')})
-    SELECT * FROM unnest(${EVENT_COLUMNS.map((column, index) => `$${index + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})
+  // ingest_seq is the inserting transaction's id: the roll-up only folds ids below the oldest
+  // transaction still running, so a batch committing late is never skipped.
+  const insertSql = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq)
+    SELECT *, pg_current_xact_id()::text::bigint FROM unnest(${EVENT_COLUMNS.map((column, index) => `$${index + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})
     ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+  const insertSegmentsSql = `INSERT INTO rollup_minutes (${ROLLUP_COLUMNS.join(', ')})
+    SELECT * FROM unnest(${ROLLUP_COLUMNS.map((column, index) => `$${index + 1}::${ROLLUP_TYPES[column]}[]`).join(', ')})`;
+
+  /** Runs `work` in one transaction on one connection; rolls back on any error. */
+  async function inTransaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (cause) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw cause;
+    } finally {
+      client.release();
+    }
+  }
+  const rows = async (client: pg.PoolClient, statement: SqlStatement) => (await client.query(statement.text, [...statement.params])).rows as Record<string, unknown>[];
+  const rawRows = async (client: pg.PoolClient, statement: SqlStatement) =>
+    (await client.query({ text: statement.text, values: [...statement.params], rowMode: 'array' })).rows as RawRow[];
+  const storeSegments = async (client: pg.PoolClient, segments: readonly Segment[]) => {
+    if (segments.length === 0) return;
+    await client.query(insertSegmentsSql, ROLLUP_COLUMNS.map((column) => segments.map((segment) => segment[column])));
+    await client.query('INSERT INTO rollup_dirty (minute) SELECT DISTINCT unnest($1::bigint[]) ON CONFLICT (minute) DO NOTHING', [segments.map((segment) => segment.minute)]);
+  };
+
+  const foldStep = (maxEvents: number, now: number) =>
+    inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ', async (client) => {
+      // Another collector process is rolling up; it does the same work.
+      if (!(await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ROLLUP_LOCK_ID])).rows[0].locked) return { events: 0, compacted: 0 };
+      const watermark = Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark);
+      // Every transaction id below the snapshot's xmin has committed or aborted: nothing can still appear there.
+      const limit = Number((await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin')).rows[0].xmin);
+      let events = 0;
+      if (limit > watermark) {
+        const end = stepEnd(watermark, limit, (await rows(client, chunkEndSql(watermark, limit, maxEvents, placeholder)))[0]?.['ingest_seq']);
+        const stepRows = await rawRows(client, stepRowsSql(watermark, end, placeholder));
+        await storeSegments(client, segmentsOf(stepRows, watermark));
+        await client.query(SET_WATERMARK_SQL(placeholder), [end]);
+        events = stepRows.length;
+      }
+      return { events, compacted: await compactStep(client, now) };
+    });
+
+  const compactStep = async (client: pg.PoolClient, now: number): Promise<number> => {
+    const minute = (await client.query(DIRTY_MINUTE_SQL(placeholder), [now - COMPACT_AFTER_MS - MINUTE_MS])).rows[0]?.minute as string | undefined;
+    if (minute === undefined) return 0;
+    const merged = compactSegments((await client.query(MINUTE_SEGMENTS_SQL(placeholder), [minute])).rows as (RollupRow & { group_key: string; segment: string })[]);
+    for (const segment of merged) await client.query(DELETE_KEY_SQL(placeholder), [segment.minute, segment.type, segment.group_key]);
+    if (merged.length > 0) await client.query(insertSegmentsSql, ROLLUP_COLUMNS.map((column) => merged.map((segment) => segment[column])));
+    await client.query(CLEAR_DIRTY_SQL(placeholder), [minute]);
+    return 1;
+  };
 
   return {
     kind: 'postgres',
@@ -86,9 +175,24 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
     async stats(query) {
       try {
-        return await computeStats(query, placeholder, async (statement) => (await pool.query(statement.text, [...statement.params])).rows as Record<string, unknown>[]);
+        // One snapshot for the watermark, the rollups and the raw rows, so nothing counts twice or not at all.
+        return await inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+          const plan = statsPlan(query, Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark), placeholder);
+          const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
+          const raw: RawRow[] = [];
+          for (const statement of plan.raw) raw.push(...(await rawRows(client, statement)));
+          return summarizeStats(query, rollupRows, raw);
+        });
       } catch (cause) {
         throw storageError('compute stats', cause);
+      }
+    },
+    async rollUp(options = {}) {
+      try {
+        const { events, compacted } = await foldStep(options.maxEvents ?? DEFAULT_ROLLUP_EVENTS, options.now ?? Date.now());
+        return { events, compacted, idle: events === 0 && compacted === 0 };
+      } catch (cause) {
+        throw storageError('roll up events', cause);
       }
     },
     async devices(since, app) {
@@ -96,7 +200,14 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       return devicesFromRows((await pool.query(statement.text, [...statement.params])).rows as Record<string, unknown>[]);
     },
     async deleteOlderThan(before) {
-      return (await pool.query('DELETE FROM events WHERE ts < $1', [before])).rowCount ?? 0;
+      const cutoff = Math.floor(before / MINUTE_MS) * MINUTE_MS;
+      // Under the roll-up lock, so no step writes a segment for a minute being deleted.
+      return inTransaction('BEGIN', async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK_ID]);
+        await client.query('DELETE FROM rollup_minutes WHERE minute < $1', [cutoff]);
+        await client.query('DELETE FROM rollup_dirty WHERE minute < $1', [cutoff]);
+        return (await client.query('DELETE FROM events WHERE ts < $1', [cutoff])).rowCount ?? 0;
+      });
     },
     async ping() {
       await pool.query('SELECT 1');

@@ -1,8 +1,28 @@
 import Database from 'better-sqlite3';
 import { EdgeInferError } from '@edgeinfer/core';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from './migrations.js';
-import { computeStats } from './stats-sql.js';
-import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus } from './storage.js';
+import {
+  CLEAR_DIRTY_SQL,
+  COMPACT_AFTER_MS,
+  DEFAULT_ROLLUP_EVENTS,
+  DELETE_KEY_SQL,
+  DIRTY_MINUTE_SQL,
+  MARK_DIRTY_SQL,
+  MINUTE_MS,
+  MINUTE_SEGMENTS_SQL,
+  ROLLUP_COLUMNS,
+  ROLLUP_STATE_SQL,
+  SET_WATERMARK_SQL,
+  chunkEndSql,
+  compactSegments,
+  segmentsOf,
+  stepEnd,
+  stepRowsSql,
+  type RollupProgress,
+  type Segment,
+} from './rollup.js';
+import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
+import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus, type StatsQuery } from './storage.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 
 export interface SqliteStorageOptions {
@@ -37,12 +57,61 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   }).immediate();
 
   const insert = db.prepare(
-    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((column) => `@${column}`).join(', ')}) ON CONFLICT (event_id) DO NOTHING`,
+    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq) VALUES (${EVENT_COLUMNS.map((column) => `@${column}`).join(', ')}, @ingest_seq) ON CONFLICT (event_id) DO NOTHING`,
   );
+  // Inside the write lock, so batches are numbered in commit order; never below the watermark, even
+  // when retention deleted the newest rows.
+  const nextSeq = db.prepare('SELECT MAX(COALESCE((SELECT MAX(ingest_seq) FROM events), 0) + 1, (SELECT seq_watermark FROM rollup_state WHERE id = 1)) AS seq').pluck();
   const insertAll = db.transaction((rows: ReturnType<typeof toEventRow>[]) => {
+    const ingestSeq = nextSeq.get() as number;
     const accepted = new Set<string>();
-    for (const row of rows) if (insert.run(row).changes === 1) accepted.add(row.event_id);
+    for (const row of rows) if (insert.run({ ...row, ingest_seq: ingestSeq }).changes === 1) accepted.add(row.event_id);
     return accepted;
+  });
+
+  const placeholder = () => '?';
+  const all = (statement: SqlStatement) => db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[];
+  const allRaw = (statement: SqlStatement) => db.prepare(statement.text).raw().all(...statement.params) as RawRow[];
+  const run = (text: string, ...params: unknown[]) => db.prepare(text).run(...params);
+  const insertSegment = db.prepare(`INSERT INTO rollup_minutes (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map((column) => `@${column}`).join(', ')})`);
+
+  const storeSegments = (segments: readonly Segment[]) => {
+    for (const segment of segments) insertSegment.run(segment);
+    for (const minute of new Set(segments.map((segment) => segment.minute))) run(MARK_DIRTY_SQL(placeholder), minute);
+  };
+
+  const foldStep = db.transaction((maxEvents: number): number => {
+    const watermark = Number(db.prepare(ROLLUP_STATE_SQL).pluck().get());
+    const limit = Number(db.prepare('SELECT COALESCE(MAX(ingest_seq), 0) + 1 FROM events').pluck().get());
+    if (limit <= watermark) return 0;
+    const chunkEnd = chunkEndSql(watermark, limit, maxEvents, placeholder);
+    const end = stepEnd(watermark, limit, db.prepare(chunkEnd.text).pluck().get(...chunkEnd.params));
+    const rows = allRaw(stepRowsSql(watermark, end, placeholder));
+    storeSegments(segmentsOf(rows, watermark));
+    run(SET_WATERMARK_SQL(placeholder), end);
+    return rows.length;
+  });
+
+  const compactStep = db.transaction((now: number): number => {
+    const minute = db.prepare(DIRTY_MINUTE_SQL(placeholder)).pluck().get(now - COMPACT_AFTER_MS - MINUTE_MS) as number | undefined;
+    if (minute === undefined) return 0;
+    const merged = compactSegments(db.prepare(MINUTE_SEGMENTS_SQL(placeholder)).all(minute) as (RollupRow & { group_key: string; segment: number })[]);
+    for (const segment of merged) run(DELETE_KEY_SQL(placeholder), segment.minute, segment.type, segment.group_key);
+    for (const segment of merged) insertSegment.run(segment);
+    run(CLEAR_DIRTY_SQL(placeholder), minute);
+    return 1;
+  });
+
+  const readStats = db.transaction((query: StatsQuery) => {
+    const plan = statsPlan(query, Number(db.prepare(ROLLUP_STATE_SQL).pluck().get()), placeholder);
+    const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
+    return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
+  });
+
+  const deleteBefore = db.transaction((cutoff: number) => {
+    run('DELETE FROM rollup_minutes WHERE minute < ?', cutoff);
+    run('DELETE FROM rollup_dirty WHERE minute < ?', cutoff);
+    return run('DELETE FROM events WHERE ts < ?', cutoff).changes;
   });
 
   return {
@@ -50,7 +119,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     async insertBatch(app, events, receivedAt) {
       try {
         // better-sqlite3 is synchronous: when this returns, the transaction is committed.
-        const acceptedIds = insertAll(events.map((event) => toEventRow(app, event, receivedAt)));
+        const acceptedIds = insertAll.immediate(events.map((event) => toEventRow(app, event, receivedAt)));
         return { accepted: acceptedIds.size, duplicates: events.length - acceptedIds.size, acceptedIds };
       } catch (cause) {
         throw storageError('store the batch', cause);
@@ -58,9 +127,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     },
     async stats(query) {
       try {
-        return await computeStats(query, () => '?', async (statement) => db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[], {
-          percentiles: 'rank-lookup',
-        });
+        // One read transaction: the watermark, the rollups and the raw rows are one snapshot.
+        return readStats(query);
       } catch (cause) {
         throw storageError('compute stats', cause);
       }
@@ -69,8 +137,18 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
       const statement = devicesSql(() => '?', since, app);
       return devicesFromRows(db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[]);
     },
+    async rollUp(options = {}): Promise<RollupProgress> {
+      try {
+        const events = foldStep.immediate(options.maxEvents ?? DEFAULT_ROLLUP_EVENTS);
+        const compacted = compactStep.immediate(options.now ?? Date.now());
+        return { events, compacted, idle: events === 0 && compacted === 0 };
+      } catch (cause) {
+        throw storageError('roll up events', cause);
+      }
+    },
     async deleteOlderThan(before) {
-      return db.prepare('DELETE FROM events WHERE ts < ?').run(before).changes;
+      // Whole minutes, so no rollup is left holding events that are gone.
+      return deleteBefore.immediate(Math.floor(before / MINUTE_MS) * MINUTE_MS);
     },
     async ping() {
       db.prepare('SELECT 1').get();

@@ -1,4 +1,5 @@
 import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
+import type { RollupProgress } from './rollup.js';
 
 /** The dimensions stats are grouped by; canary and stable versions of a model are separate groups. */
 export const GROUP_COLUMNS = ['app', 'model_id', 'model_version', 'model_variant', 'backend'] as const;
@@ -81,7 +82,13 @@ export interface CollectorStorage {
   insertBatch(app: string, events: readonly TelemetryEvent[], receivedAt: number): Promise<InsertResult>;
   stats(query: StatsQuery): Promise<StatsResult>;
   devices(since: number, app?: string): Promise<DeviceStatus[]>;
-  /** Deletes events whose ts is older than `before`; returns how many. */
+  /**
+   * One bounded step of background work: folds newly stored events into minute rollups and
+   * compacts one closed minute. Stats are exact whether or not it has run; it only makes them fast.
+   * Safe to call from many processes at once.
+   */
+  rollUp(options?: { readonly maxEvents?: number; readonly now?: number }): Promise<RollupProgress>;
+  /** Deletes events (and their rollups) older than `before`, rounded down to a whole minute; returns how many events. */
   deleteOlderThan(before: number): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;

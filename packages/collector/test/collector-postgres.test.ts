@@ -4,7 +4,7 @@ import { createCollector, createPostgresStorage, type CollectorStorage } from '.
 import { MIGRATIONS } from '../src/migrations.js';
 import { errorEvent, heartbeatEvent, inferenceEvent } from './event-factory.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
-import { expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
+import { expectExactThroughRollups, expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
 
 let server: PostgresServer;
 
@@ -41,6 +41,41 @@ describe('PostgreSQL storage', () => {
       await expectStatsMatchBruteForce(storage, 'pg-app', events.filter((event) => event.model?.variant === 'int8'), { from, to: from + 3_600_000, app: 'pg-app', variant: 'int8' });
     } finally {
       await storage.close();
+    }
+  });
+
+  it('stays exact through roll-up steps, late events, retries, compaction and retention', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url });
+    try {
+      // Older than every other test's events, so retention here deletes only this test's.
+      await expectExactThroughRollups(storage, 'pg-rollup', Date.UTC(2020, 2, 3, 4, 5, 6, 7), (sql) => count(sql));
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('rolls up exactly once while several processes ingest and roll up at the same time', async () => {
+    const storages = await Promise.all([1, 2, 3].map(() => createPostgresStorage({ connectionString: server.url, maxConnections: 4 })));
+    try {
+      const from = Date.UTC(2021, 0, 1);
+      const events = randomEvents(21, 6000, from);
+      let ingesting = true;
+      const rollers = storages.map(async (storage) => {
+        while (ingesting) await storage.rollUp({ maxEvents: 300, now: from });
+      });
+      const batches = Array.from({ length: 60 }, (_, index) => events.slice(index * 100, index * 100 + 100));
+      await Promise.all(storages.map(async (storage, which) => {
+        for (const batch of batches.filter((_, index) => index % 3 === which)) await storage.insertBatch('pg-concurrent', batch, Date.now());
+      }));
+      ingesting = false;
+      await Promise.all(rollers);
+      const query = { from, to: from + 3_600_000, app: 'pg-concurrent', bucketMs: 600_000 };
+      await expectStatsMatchBruteForce(storages[0]!, 'pg-concurrent', events, query);
+      while (!(await storages[1]!.rollUp({ now: from })).idle);
+      expect(await count("SELECT SUM(event_count) AS n FROM rollup_minutes WHERE app = 'pg-concurrent'")).toBe(events.length);
+      await expectStatsMatchBruteForce(storages[2]!, 'pg-concurrent', events, query);
+    } finally {
+      await Promise.all(storages.map((storage) => storage.close()));
     }
   });
 

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCollector, createSqliteStorage, type CollectorStorage } from '../src/index.js';
 import { errorEvent, heartbeatEvent, inferenceEvent } from './event-factory.js';
-import { expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
+import { expectExactThroughRollups, expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
 
 const KEY = 'key-shop';
 const ADMIN = 'admin-secret';
@@ -16,7 +16,7 @@ let dir: string;
 let dbPath: string;
 let app: FastifyInstance;
 
-function start(options: { rateLimit?: { max: number; timeWindowMs: number }; bodyLimit?: number; retentionDays?: number; storage?: CollectorStorage } = {}) {
+function start(options: { rateLimit?: { max: number; timeWindowMs: number }; bodyLimit?: number; retentionDays?: number; rollupIntervalMs?: number; storage?: CollectorStorage } = {}) {
   app = createCollector({
     storage: options.storage ?? createSqliteStorage({ path: dbPath }),
     ingestKeys: { [KEY]: 'shop', 'key-kiosk': 'kiosk' },
@@ -192,6 +192,17 @@ describe('reads', () => {
       const checked = await expectStatsMatchBruteForce(storage, 'shop', events, { from, to: from + 3_600_000, bucketMs: 300_000 });
       expect(checked).toBeGreaterThan(100);
       await expectStatsMatchBruteForce(storage, 'shop', events.filter((event) => event.backend === 'webgpu'), { from, to: from + 1_800_000, backend: 'webgpu', app: 'shop' });
+    }
+  });
+
+  it('stays exact through roll-up steps, late events, retries, compaction and retention', async () => {
+    const storage = createSqliteStorage({ path: dbPath });
+    start({ storage, rollupIntervalMs: 0 });
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      await expectExactThroughRollups(storage, 'shop', Date.UTC(2025, 2, 3, 4, 5, 6, 7), async (sql) => Number(db.prepare(sql).pluck().get() ?? 0));
+    } finally {
+      db.close();
     }
   });
 

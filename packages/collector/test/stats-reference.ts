@@ -62,3 +62,68 @@ export async function expectStatsMatchBruteForce(storage: CollectorStorage, app:
   if (query.bucketMs !== undefined) check(result.buckets, query.bucketMs);
   return result.groups.length + result.buckets.length;
 }
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Stats must equal brute force at every stage of the roll-up: nothing folded, a few small steps,
+ * caught up, late events and client retries landing in folded minutes, compaction, and retention
+ * cutting through the range. `sqlCount` runs a COUNT query on the storage's database.
+ */
+export async function expectExactThroughRollups(storage: CollectorStorage, app: string, start: number, sqlCount: (sql: string) => Promise<number>): Promise<void> {
+  const insert = async (events: readonly TelemetryEvent[]) => {
+    for (let index = 0; index < events.length; index += 500) await storage.insertBatch(app, events.slice(index, index + 500), Date.now());
+  };
+  const queries: StatsQuery[] = [
+    { from: start, to: start + 3_600_000, app, bucketMs: 300_000 },
+    // Partial minutes at both ends, and buckets that are not whole minutes (read raw).
+    { from: start + 12_345, to: start + 2_000_017, app, bucketMs: 45_000 },
+    { from: start + 61_000, to: start + 3_000_000, app, backend: 'webgpu', bucketMs: 60_000 },
+    // Shorter than two minutes: no whole minute fits.
+    { from: start + 30_000, to: start + 90_000, app },
+  ];
+  const check = async (events: readonly TelemetryEvent[], stage: string) => {
+    let rows = 0;
+    for (const query of queries) {
+      const expected = events.filter((event) => query.backend === undefined || event.backend === query.backend);
+      rows += await expectStatsMatchBruteForce(storage, app, expected, query).catch((error: Error) => {
+        throw new Error(`${stage}: ${error.message}`);
+      });
+    }
+    expect(rows, stage).toBeGreaterThan(100);
+  };
+  const stepUntilIdle = async (options: { maxEvents?: number; now: number }) => {
+    for (let steps = 0; steps < 1000; steps += 1) if ((await storage.rollUp(options)).idle) return;
+    throw new Error('the roll-up never became idle');
+  };
+
+  const events = randomEvents(11, 4000, start);
+  await insert(events);
+  await check(events, 'nothing rolled up');
+  for (let step = 0; step < 3; step += 1) expect((await storage.rollUp({ maxEvents: 700, now: start })).events).toBeGreaterThan(0);
+  await check(events, 'partly rolled up');
+  await stepUntilIdle({ maxEvents: 1000, now: start });
+  await check(events, 'caught up, not compacted');
+
+  const late = randomEvents(12, 500, start);
+  await insert(late.slice(0, 300));
+  await insert(late.slice(200)); // 100 of these are a client's retry: stored once
+  const all = [...events, ...late];
+  await check(all, 'late events not yet rolled up');
+  await stepUntilIdle({ now: start });
+  await check(all, 'late events rolled up as new segments');
+
+  await stepUntilIdle({ now: start + 10 * 3_600_000 });
+  await check(all, 'compacted');
+  const appFilter = `app = '${app}'`;
+  expect(await sqlCount(`SELECT COUNT(*) AS n FROM (SELECT minute FROM rollup_minutes WHERE ${appFilter} GROUP BY minute, type, group_key HAVING COUNT(*) > 1) split`)).toBe(0);
+  expect(await sqlCount(`SELECT SUM(event_count) AS n FROM rollup_minutes WHERE ${appFilter}`)).toBe(all.length);
+
+  const cutoff = start + 1_234_567;
+  expect(await storage.deleteOlderThan(cutoff)).toBe(all.filter((event) => event.ts < Math.floor(cutoff / MINUTE_MS) * MINUTE_MS).length);
+  await check(
+    all.filter((event) => event.ts >= Math.floor(cutoff / MINUTE_MS) * MINUTE_MS),
+    'after retention',
+  );
+  expect(await sqlCount(`SELECT SUM(event_count) AS n FROM rollup_minutes WHERE ${appFilter}`)).toBe(all.filter((event) => event.ts >= Math.floor(cutoff / MINUTE_MS) * MINUTE_MS).length);
+}

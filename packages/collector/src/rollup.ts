@@ -1,0 +1,131 @@
+import { decodeDurations, encodeDurations, mergeSorted, sortDurations } from './sorted-durations.js';
+import { RAW_COLUMNS, type Placeholder, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
+import { GROUP_COLUMNS } from './storage.js';
+
+/**
+ * Minute rollups: per (minute, type, group) the number of events and all their durations as one
+ * sorted run, so GET /v1/stats reads ~one row per group-minute instead of every event.
+ *
+ * A roll-up step folds the events with ingest_seq in [watermark, next) into new segments (no
+ * read-modify-write of existing rows) and moves the watermark in the same transaction. Compaction
+ * later merges a closed minute's segments into one. ingest_seq only grows in commit order below
+ * the watermark: SQLite numbers batches inside its write lock; PostgreSQL uses transaction ids
+ * and never passes the oldest transaction still running.
+ */
+
+export const MINUTE_MS = 60_000;
+/** Events folded per step at most, so one step never holds the write lock (or the event loop) long. */
+export const DEFAULT_ROLLUP_EVENTS = 5_000;
+/** A minute is compacted once this long past its end, when late segments have mostly arrived. */
+export const COMPACT_AFTER_MS = 2 * MINUTE_MS;
+
+export interface RollupProgress {
+  /** Events folded into rollups by this call. */
+  readonly events: number;
+  /** Closed minutes whose segments were merged (one per type and group). */
+  readonly compacted: number;
+  /** True when nothing was left to fold or compact. */
+  readonly idle: boolean;
+}
+
+export const ROLLUP_STATE_SQL = 'SELECT seq_watermark FROM rollup_state WHERE id = 1';
+
+export const ROLLUP_COLUMNS = ['minute', 'type', 'group_key', 'segment', ...GROUP_COLUMNS, 'event_count', 'durations'] as const;
+
+export interface Segment {
+  readonly minute: number;
+  readonly type: string;
+  readonly group_key: string;
+  readonly segment: number;
+  readonly app: string;
+  readonly model_id: string | null;
+  readonly model_version: string | null;
+  readonly model_variant: string | null;
+  readonly backend: string | null;
+  readonly event_count: number;
+  readonly durations: Buffer | null;
+}
+
+/** The ingest_seq that ends a step of at most maxEvents events after the watermark (null: take all up to the limit). */
+export function chunkEndSql(watermark: number, limit: number, maxEvents: number, placeholder: Placeholder): SqlStatement {
+  return {
+    text: `SELECT ingest_seq FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)} ORDER BY ingest_seq LIMIT 1 OFFSET ${placeholder(3)}`,
+    params: [watermark, limit, maxEvents],
+  };
+}
+
+export function stepRowsSql(from: number, to: number, placeholder: Placeholder): SqlStatement {
+  return { text: `SELECT ${RAW_COLUMNS.join(', ')} FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)}`, params: [from, to] };
+}
+
+export function stepEnd(watermark: number, limit: number, chunkEnd: unknown): number {
+  if (chunkEnd === undefined || chunkEnd === null) return limit;
+  // One batch (one seq) can exceed maxEvents; it is folded whole.
+  return Math.max(Number(chunkEnd), watermark + 1);
+}
+
+const groupKeyOf = (values: readonly unknown[]) => JSON.stringify(values.map((value) => (value === null || value === undefined ? null : String(value))));
+
+/** Raw event rows (RAW_COLUMNS order) -> one segment per (minute, type, group), durations sorted. */
+export function segmentsOf(rows: readonly RawRow[], segment: number): Segment[] {
+  const parts = new Map<string, { minute: number; type: string; group: readonly unknown[]; count: number; durations: number[] }>();
+  for (const row of rows) {
+    const minute = Math.floor(Number(row[6]) / MINUTE_MS) * MINUTE_MS;
+    const group = row.slice(1, 1 + GROUP_COLUMNS.length);
+    const key = `${minute}\u0000${String(row[0])}\u0000${groupKeyOf(group)}`;
+    let part = parts.get(key);
+    if (part === undefined) {
+      part = { minute, type: String(row[0]), group, count: 0, durations: [] };
+      parts.set(key, part);
+    }
+    part.count += 1;
+    if (row[7] !== null && row[7] !== undefined) part.durations.push(Number(row[7]));
+  }
+  return [...parts.values()].map(({ minute, type, group, count, durations }) => ({
+    minute,
+    type,
+    group_key: groupKeyOf(group),
+    segment,
+    ...groupColumns(group),
+    event_count: count,
+    durations: durations.length === 0 ? null : encodeDurations(sortDurations(durations)),
+  }));
+}
+
+function groupColumns(values: readonly unknown[]) {
+  const [app, model, version, variant, backend] = values.map((value) => (value === null || value === undefined ? null : String(value)));
+  return { app: app ?? '', model_id: model ?? null, model_version: version ?? null, model_variant: variant ?? null, backend: backend ?? null };
+}
+
+/** The segments of one minute -> one segment per (type, group) that had more than one, and the keys they replace. */
+export function compactSegments(rows: readonly (RollupRow & { group_key: string; segment: number | string })[]): Segment[] {
+  const byKey = new Map<string, (RollupRow & { group_key: string; segment: number | string })[]>();
+  for (const row of rows) {
+    const key = `${row.type}\u0000${row.group_key}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), row]);
+  }
+  const merged: Segment[] = [];
+  for (const parts of byKey.values()) {
+    if (parts.length < 2) continue;
+    const first = parts[0]!;
+    const runs = parts.flatMap((part) => (part.durations === null ? [] : [decodeDurations(part.durations)]));
+    merged.push({
+      minute: Number(first.minute),
+      type: first.type,
+      group_key: first.group_key,
+      segment: Math.min(...parts.map((part) => Number(part.segment))),
+      ...groupColumns([first.app, first.model_id, first.model_version, first.model_variant, first.backend]),
+      event_count: parts.reduce((total, part) => total + Number(part.event_count), 0),
+      durations: runs.length === 0 ? null : encodeDurations(mergeSorted(runs)),
+    });
+  }
+  return merged;
+}
+
+export const DIRTY_MINUTE_SQL = (placeholder: Placeholder) => `SELECT minute FROM rollup_dirty WHERE minute < ${placeholder(1)} ORDER BY minute LIMIT 1`;
+export const MINUTE_SEGMENTS_SQL = (placeholder: Placeholder) =>
+  `SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations, group_key, segment FROM rollup_minutes WHERE minute = ${placeholder(1)}`;
+export const DELETE_KEY_SQL = (placeholder: Placeholder) => `DELETE FROM rollup_minutes WHERE minute = ${placeholder(1)} AND type = ${placeholder(2)} AND group_key = ${placeholder(3)}`;
+export const MARK_DIRTY_SQL = (placeholder: Placeholder) => `INSERT INTO rollup_dirty (minute) VALUES (${placeholder(1)}) ON CONFLICT (minute) DO NOTHING`;
+export const CLEAR_DIRTY_SQL = (placeholder: Placeholder) => `DELETE FROM rollup_dirty WHERE minute = ${placeholder(1)}`;
+export const SET_WATERMARK_SQL = (placeholder: Placeholder) => `UPDATE rollup_state SET seq_watermark = ${placeholder(1)} WHERE id = 1`;
