@@ -13,9 +13,9 @@ import {
   ROLLUP_COLUMNS,
   ROLLUP_STATE_SQL,
   SET_WATERMARK_SQL,
-  chunkEndSql,
   compactSegments,
   segmentsOf,
+  stepBoundsSql,
   stepEnd,
   stepRowsSql,
   type Segment,
@@ -141,8 +141,8 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       // Every transaction id below the snapshot's xmin has committed or aborted: nothing can still appear there.
       const limit = Number((await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin')).rows[0].xmin);
       let events = 0;
-      if (limit > watermark) {
-        const end = stepEnd(watermark, limit, (await rows(client, chunkEndSql(watermark, limit, maxEvents, placeholder)))[0]?.['ingest_seq']);
+      const end = stepEnd(limit, (await rows(client, stepBoundsSql(watermark, limit, maxEvents, placeholder)))[0]!);
+      if (end !== null) {
         const stepRows = await rawRows(client, stepRowsSql(watermark, end, placeholder));
         await storeSegments(client, segmentsOf(stepRows, watermark));
         await client.query(SET_WATERMARK_SQL(placeholder), [end]);

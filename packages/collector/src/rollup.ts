@@ -46,22 +46,26 @@ export interface Segment {
   readonly durations: Buffer | null;
 }
 
-/** The ingest_seq that ends a step of at most maxEvents events after the watermark (null: take all up to the limit). */
-export function chunkEndSql(watermark: number, limit: number, maxEvents: number, placeholder: Placeholder): SqlStatement {
+/** The first ingest_seq not yet folded, and the one maxEvents rows later (the step's end unless it would be empty). */
+export function stepBoundsSql(watermark: number, limit: number, maxEvents: number, placeholder: Placeholder): SqlStatement {
+  const range = `FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)}`;
   return {
-    text: `SELECT ingest_seq FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)} ORDER BY ingest_seq LIMIT 1 OFFSET ${placeholder(3)}`,
+    text: `SELECT (SELECT MIN(ingest_seq) ${range}) AS first, (SELECT ingest_seq ${range} ORDER BY ingest_seq LIMIT 1 OFFSET ${placeholder(3)}) AS cut`,
     params: [watermark, limit, maxEvents],
   };
 }
 
-export function stepRowsSql(from: number, to: number, placeholder: Placeholder): SqlStatement {
-  return { text: `SELECT ${RAW_COLUMNS.join(', ')} FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)}`, params: [from, to] };
+/** Where a step ends: after about maxEvents rows, but always after all rows of the first seq (one batch is never split). */
+export function stepEnd(limit: number, bounds: Readonly<Record<string, unknown>>): number | null {
+  if (bounds['first'] === null || bounds['first'] === undefined) return null;
+  if (bounds['cut'] === null || bounds['cut'] === undefined) return limit;
+  const first = Number(bounds['first']);
+  const cut = Number(bounds['cut']);
+  return cut > first ? cut : first + 1;
 }
 
-export function stepEnd(watermark: number, limit: number, chunkEnd: unknown): number {
-  if (chunkEnd === undefined || chunkEnd === null) return limit;
-  // One batch (one seq) can exceed maxEvents; it is folded whole.
-  return Math.max(Number(chunkEnd), watermark + 1);
+export function stepRowsSql(from: number, to: number, placeholder: Placeholder): SqlStatement {
+  return { text: `SELECT ${RAW_COLUMNS.join(', ')} FROM events WHERE ingest_seq >= ${placeholder(1)} AND ingest_seq < ${placeholder(2)}`, params: [from, to] };
 }
 
 const groupKeyOf = (values: readonly unknown[]) => JSON.stringify(values.map((value) => (value === null || value === undefined ? null : String(value))));

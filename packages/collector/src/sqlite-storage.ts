@@ -13,9 +13,9 @@ import {
   ROLLUP_COLUMNS,
   ROLLUP_STATE_SQL,
   SET_WATERMARK_SQL,
-  chunkEndSql,
   compactSegments,
   segmentsOf,
+  stepBoundsSql,
   stepEnd,
   stepRowsSql,
   type RollupProgress,
@@ -69,10 +69,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     return accepted;
   });
 
-  const placeholder = () => '?';
-  const all = (statement: SqlStatement) => db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[];
-  const allRaw = (statement: SqlStatement) => db.prepare(statement.text).raw().all(...statement.params) as RawRow[];
-  const run = (text: string, ...params: unknown[]) => db.prepare(text).run(...params);
+  // Numbered parameters (?1), as the shared SQL repeats some; better-sqlite3 binds them by name.
+  const placeholder = (index: number) => `?${index}`;
+  const bind = (params: readonly unknown[]) => Object.fromEntries(params.map((value, index) => [index + 1, value]));
+  const all = (statement: SqlStatement) => db.prepare(statement.text).all(bind(statement.params)) as Record<string, unknown>[];
+  const allRaw = (statement: SqlStatement) => db.prepare(statement.text).raw().all(bind(statement.params)) as RawRow[];
+  const run = (text: string, ...params: unknown[]) => db.prepare(text).run(bind(params));
   const insertSegment = db.prepare(`INSERT INTO rollup_minutes (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map((column) => `@${column}`).join(', ')})`);
 
   const storeSegments = (segments: readonly Segment[]) => {
@@ -83,9 +85,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   const foldStep = db.transaction((maxEvents: number): number => {
     const watermark = Number(db.prepare(ROLLUP_STATE_SQL).pluck().get());
     const limit = Number(db.prepare('SELECT COALESCE(MAX(ingest_seq), 0) + 1 FROM events').pluck().get());
-    if (limit <= watermark) return 0;
-    const chunkEnd = chunkEndSql(watermark, limit, maxEvents, placeholder);
-    const end = stepEnd(watermark, limit, db.prepare(chunkEnd.text).pluck().get(...chunkEnd.params));
+    const bounds = stepBoundsSql(watermark, limit, maxEvents, placeholder);
+    const end = stepEnd(limit, all(bounds)[0]!);
+    if (end === null) return 0;
     const rows = allRaw(stepRowsSql(watermark, end, placeholder));
     storeSegments(segmentsOf(rows, watermark));
     run(SET_WATERMARK_SQL(placeholder), end);
@@ -93,9 +95,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   });
 
   const compactStep = db.transaction((now: number): number => {
-    const minute = db.prepare(DIRTY_MINUTE_SQL(placeholder)).pluck().get(now - COMPACT_AFTER_MS - MINUTE_MS) as number | undefined;
+    const minute = all({ text: DIRTY_MINUTE_SQL(placeholder), params: [now - COMPACT_AFTER_MS - MINUTE_MS] })[0]?.['minute'] as number | undefined;
     if (minute === undefined) return 0;
-    const merged = compactSegments(db.prepare(MINUTE_SEGMENTS_SQL(placeholder)).all(minute) as (RollupRow & { group_key: string; segment: number })[]);
+    const merged = compactSegments(all({ text: MINUTE_SEGMENTS_SQL(placeholder), params: [minute] }) as unknown as (RollupRow & { group_key: string; segment: number })[]);
     for (const segment of merged) run(DELETE_KEY_SQL(placeholder), segment.minute, segment.type, segment.group_key);
     for (const segment of merged) insertSegment.run(segment);
     run(CLEAR_DIRTY_SQL(placeholder), minute);
@@ -109,9 +111,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   });
 
   const deleteBefore = db.transaction((cutoff: number) => {
-    run('DELETE FROM rollup_minutes WHERE minute < ?', cutoff);
-    run('DELETE FROM rollup_dirty WHERE minute < ?', cutoff);
-    return run('DELETE FROM events WHERE ts < ?', cutoff).changes;
+    run('DELETE FROM rollup_minutes WHERE minute < ?1', cutoff);
+    run('DELETE FROM rollup_dirty WHERE minute < ?1', cutoff);
+    return run('DELETE FROM events WHERE ts < ?1', cutoff).changes;
   });
 
   return {
