@@ -156,11 +156,13 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
         const result = await storage.insertBatch(appName, events, Date.now());
         stopTimer({ outcome: 'stored' });
         // Counted after the commit: metrics never show events the database does not have.
+        const acceptedByType = new Map<string, number>();
         for (const event of events) {
           if (!result.acceptedIds.has(event.eventId)) continue;
-          metrics.eventsAccepted.inc({ app: appName, type: event.type });
+          acceptedByType.set(event.type, (acceptedByType.get(event.type) ?? 0) + 1);
           if (event.type === 'inference') metrics.observeInference(appName, event.model.id, event.backend, event.totalMs);
         }
+        for (const [type, count] of acceptedByType) metrics.eventsAccepted.inc({ app: appName, type }, count);
         if (result.duplicates > 0) metrics.eventsDuplicate.inc({ app: appName }, result.duplicates);
         return reply.code(200).send({ accepted: result.accepted, duplicates: result.duplicates });
       },

@@ -23,7 +23,8 @@ export function createCollectorMetrics(): CollectorMetrics {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
     registers: [registry],
   });
-  const series = new Set<string>();
+  // Children cached per label set: prom-client hashes the labels on every call otherwise.
+  const children = new Map<string, ReturnType<typeof inferenceMs.labels>>();
   return {
     registry,
     eventsAccepted: new Counter({ name: 'edgeinfer_collector_events_accepted_total', help: 'Events stored, by app and type.', labelNames: ['app', 'type'] as const, registers: [registry] }),
@@ -38,9 +39,12 @@ export function createCollectorMetrics(): CollectorMetrics {
     }),
     observeInference(app, model, backend, durationMs) {
       const key = `${app}\u0000${model}\u0000${backend}`;
-      if (!series.has(key) && series.size < MAX_SERIES) series.add(key);
-      const labels = series.has(key) ? { app, model, backend } : { app, model: 'other', backend: 'other' };
-      inferenceMs.observe(labels, durationMs);
+      let child = children.get(key);
+      if (child === undefined) {
+        child = children.size < MAX_SERIES ? inferenceMs.labels(app, model, backend) : inferenceMs.labels(app, 'other', 'other');
+        if (children.size < MAX_SERIES) children.set(key, child);
+      }
+      child.observe(durationMs);
     },
   };
 }

@@ -75,11 +75,11 @@ export function segmentsOf(rows: readonly RawRow[], segment: number): Segment[] 
   const parts = new Map<string, { minute: number; type: string; group: readonly unknown[]; count: number; durations: number[] }>();
   for (const row of rows) {
     const minute = Math.floor(Number(row[6]) / MINUTE_MS) * MINUTE_MS;
-    const group = row.slice(1, 1 + GROUP_COLUMNS.length);
-    const key = `${minute}\u0000${String(row[0])}\u0000${groupKeyOf(group)}`;
+    // A plain concatenation: this runs for every event, the JSON group key once per part.
+    const key = `${minute}\u0000${row[0]}\u0000${row[1]}\u0000${row[2] ?? '\u0001'}\u0000${row[3] ?? '\u0001'}\u0000${row[4] ?? '\u0001'}\u0000${row[5] ?? '\u0001'}`;
     let part = parts.get(key);
     if (part === undefined) {
-      part = { minute, type: String(row[0]), group, count: 0, durations: [] };
+      part = { minute, type: String(row[0]), group: row.slice(1, 1 + GROUP_COLUMNS.length), count: 0, durations: [] };
       parts.set(key, part);
     }
     part.count += 1;

@@ -56,16 +56,18 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     }
   }).immediate();
 
-  const insert = db.prepare(
-    `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq) VALUES (${EVENT_COLUMNS.map((column) => `@${column}`).join(', ')}, @ingest_seq) ON CONFLICT (event_id) DO NOTHING`,
-  );
+  // Positional parameters: binding 15 values by name costs more than the insert itself at high rates.
+  const insert = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (event_id) DO NOTHING`);
   // Inside the write lock, so batches are numbered in commit order; never below the watermark, even
   // when retention deleted the newest rows.
   const nextSeq = db.prepare('SELECT MAX(COALESCE((SELECT MAX(ingest_seq) FROM events), 0) + 1, (SELECT seq_watermark FROM rollup_state WHERE id = 1)) AS seq').pluck();
   const insertAll = db.transaction((rows: ReturnType<typeof toEventRow>[]) => {
     const ingestSeq = nextSeq.get() as number;
     const accepted = new Set<string>();
-    for (const row of rows) if (insert.run({ ...row, ingest_seq: ingestSeq }).changes === 1) accepted.add(row.event_id);
+    for (const row of rows) {
+      const { event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload } = row;
+      if (insert.run(event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload, ingestSeq).changes === 1) accepted.add(event_id);
+    }
     return accepted;
   });
 
