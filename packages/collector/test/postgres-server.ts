@@ -35,7 +35,7 @@ async function freePort(): Promise<number> {
  * Starts a throwaway PostgreSQL in a temp directory on a free port. initdb refuses to run as root,
  * so as root the server runs as the `postgres` user the Debian package creates.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(settings: Readonly<Record<string, string>> = {}): Promise<PostgresServer> {
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-pg-'));
   const dataDir = join(dir, 'data');
@@ -50,7 +50,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
   try {
     run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-    run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on`, 'start']);
+    const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join('');
+    run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on${extra}`, 'start']);
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
     rmSync(dir, { recursive: true, force: true });
