@@ -101,6 +101,25 @@ export interface LoadResult {
   readonly timings: Record<string, number>;
 }
 
+export interface TelemetryOverheadRequest extends TimingOptions {
+  readonly modelId: string;
+  readonly backend: string;
+  readonly variant: string;
+  /** record() calls timed together (performance.now() is 5 µs coarse even when cross-origin isolated). */
+  readonly recordsPerBlock: number;
+}
+
+export interface TelemetryOverheadResult {
+  /** model.run() wall time on an engine without telemetry, interleaved with the next two. */
+  readonly inferenceMs: number[];
+  /** model.run() wall time on an engine created with `telemetry` (every inference recorded). */
+  readonly withTelemetryMs: number[];
+  /** Mean time of one telemetry.record(inference event) per block, in µs, one block after each inference. */
+  readonly recordUs: number[];
+  /** Events the telemetry clients handed to their (local, answering-at-once) fetch. */
+  readonly delivered: number;
+}
+
 export interface BenchEnvironment {
   readonly userAgent: string;
   readonly crossOriginIsolated: boolean;
@@ -121,6 +140,8 @@ export interface BenchApi {
   oursClassify(request: ClassifyRequest & { readonly modelId: string; readonly backend: string; readonly variant: string }): Promise<ClassifyResult>;
   transformersClassify(request: ClassifyRequest & { readonly localModelPath: string; readonly modelName: string }): Promise<ClassifyResult>;
   loadToFirstResult(request: LoadRequest): Promise<LoadResult>;
+  /** The telemetry client's cost on the inference path, beside the inference it reports. */
+  telemetryOverhead(request: TelemetryOverheadRequest): Promise<TelemetryOverheadResult>;
   /** Memory is sampled by the runner between these calls (renderer RSS), and on the page where it can be. */
   memoryLoad(request: LoadRequest & { readonly measureTimeoutMs: number }): Promise<MemorySample>;
   memoryRun(request: { readonly runs: number; readonly measureTimeoutMs: number }): Promise<MemorySample>;

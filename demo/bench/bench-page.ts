@@ -2,6 +2,7 @@
 // The engine runs in its worker; the raw libraries run on this page's main thread, in the same
 // browser session, on the same inputs, so the engine's overhead is a ratio measured side by side.
 import { createEngine, createTensor, type Model, type RuntimeEngine } from '@edgeinfer/runtime';
+import { createTelemetry } from '@edgeinfer/telemetry';
 import type * as Ort from 'onnxruntime-web';
 import type * as Tf from '@tensorflow/tfjs';
 // The same onnxruntime-web files the engine uses (its default entry pairs with the JSEP build).
@@ -21,6 +22,8 @@ import type {
   GalleryPrediction,
   LoadResult,
   MemorySample,
+  TelemetryOverheadRequest,
+  TelemetryOverheadResult,
   TimingOptions,
 } from './bench-api.js';
 
@@ -164,8 +167,56 @@ async function environment(): Promise<BenchEnvironment> {
 
 let memoryHeld: { engine: RuntimeEngine; model: Model | undefined } | undefined;
 
+/**
+ * Telemetry on the inference path: the record() call timed on its own, and whole inferences on an
+ * engine with telemetry beside one without, interleaved run by run so load on the machine falls on both.
+ * Events go to a fetch that answers at once: what is measured is the page's work, not the network.
+ */
+async function telemetryOverhead(request: TelemetryOverheadRequest): Promise<TelemetryOverheadResult> {
+  let delivered = 0;
+  const sink: typeof fetch = async (_url, init) => {
+    delivered += (JSON.parse(String(init?.body)) as { events: unknown[] }).events.length;
+    return new Response('{"accepted":0,"duplicates":0}', { status: 200 });
+  };
+  const telemetryOptions = { endpoint: location.origin, appKey: 'bench', fetch: sink, lifecycle: false };
+  const plain = createEngine();
+  const reporting = createEngine({ telemetry: telemetryOptions });
+  const standalone = createTelemetry(telemetryOptions);
+  try {
+    const target = `${MANIFEST_URL}#${request.modelId}`;
+    const options = { backends: [request.backend], variants: [request.variant] };
+    const [model, reportingModel] = [await plain.load(target, options), await reporting.load(target, options)];
+    const input = inputFor(model, 1);
+    const runOnce = (which: Model) => which.run({ [input.name]: createTensor('float32', input.data, input.dims) });
+    const event = { type: 'inference', model: { id: model.info.id, version: model.info.version, variant: model.info.variant }, backend: model.info.backend, queueMs: 0.01, runMs: 0.2, totalMs: 0.21 } as const;
+    const inferenceMs: number[] = [];
+    const withTelemetryMs: number[] = [];
+    const recordUs: number[] = [];
+    for (let index = 0; index < request.warmup + request.runs; index += 1) {
+      let started = performance.now();
+      await runOnce(model);
+      const plainMs = performance.now() - started;
+      started = performance.now();
+      await runOnce(reportingModel);
+      const reportingMs = performance.now() - started;
+      started = performance.now();
+      for (let record = 0; record < request.recordsPerBlock; record += 1) standalone.record(event);
+      const blockUs = ((performance.now() - started) * 1000) / request.recordsPerBlock;
+      if (index < request.warmup) continue;
+      inferenceMs.push(plainMs);
+      withTelemetryMs.push(reportingMs);
+      recordUs.push(blockUs);
+    }
+    await standalone.flush();
+    return { inferenceMs, withTelemetryMs, recordUs, delivered };
+  } finally {
+    await Promise.all([plain.dispose(), reporting.dispose(), standalone.close()]);
+  }
+}
+
 const bench: BenchApi = {
   environment,
+  telemetryOverhead,
 
   async engineRun(request) {
     const engine = createEngine();

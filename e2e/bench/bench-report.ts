@@ -4,7 +4,7 @@ import { formatBytes, formatMs, formatRatio, type SampleStats } from './stats.js
 
 export interface BenchRecord {
   readonly key: string;
-  readonly kind: 'engine' | 'raw-ort' | 'raw-ort-integer' | 'raw-tfjs' | 'auto' | 'ours-classify' | 'transformers-classify' | 'load';
+  readonly kind: 'engine' | 'raw-ort' | 'raw-ort-integer' | 'raw-tfjs' | 'auto' | 'ours-classify' | 'transformers-classify' | 'load' | 'telemetry-record' | 'telemetry-inference' | 'telemetry-engine';
   readonly context: 'isolated' | 'not-isolated';
   readonly model: string;
   readonly backend: string;
@@ -176,6 +176,34 @@ export function deriveReport(run: BenchRun): BenchReport {
         note: ours.detail.topLabel === theirs.detail.topLabel ? 'same top-1 label' : `top-1 differs (${String(ours.detail.topLabel)} vs ${String(theirs.detail.topLabel)}): untrained model, near-tied logits`,
       });
     }
+  }
+
+  // Telemetry: the client's cost on the inference path.
+  const recordCost = find(records, { kind: 'telemetry-record' });
+  const plainInference = find(records, { kind: 'telemetry-inference' });
+  const reportingInference = find(records, { kind: 'telemetry-engine' });
+  if (recordCost && plainInference && reportingInference) {
+    const us = (ms: number) => `${(ms * 1000).toFixed(2)} µs`;
+    tables.push({
+      title: `Telemetry on the inference path: ${plainInference.model} ${plainInference.variant} on ${plainInference.backend}`,
+      columns: ['what', 'p50', 'p95', 'min', 'n'],
+      rows: [
+        ['telemetry.record(inference event), per call', us(recordCost.stats.p50), us(recordCost.stats.p95), us(recordCost.stats.min), String(recordCost.stats.n)],
+        ['model.run(), engine without telemetry', `${formatMs(plainInference.stats.p50)} ms`, `${formatMs(plainInference.stats.p95)} ms`, `${formatMs(plainInference.stats.min)} ms`, String(plainInference.stats.n)],
+        ['model.run(), engine with telemetry (every run recorded)', `${formatMs(reportingInference.stats.p50)} ms`, `${formatMs(reportingInference.stats.p95)} ms`, `${formatMs(reportingInference.stats.min)} ms`, String(reportingInference.stats.n)],
+      ],
+      notes: [
+        `record() is timed in blocks of ${String(recordCost.detail.recordsPerBlock)} calls, one block after each inference; batches go to a fetch that answers at once (${String(recordCost.detail.delivered)} events handed over). The two engines run alternately, run by run.`,
+      ],
+    });
+    const fraction = recordCost.stats.p50 / plainInference.stats.p50;
+    targets.push({
+      name: `telemetry record() / ${plainInference.model} inference (${plainInference.backend})`,
+      target: '<= 1%',
+      value: `${(fraction * 100).toFixed(2)}% (${us(recordCost.stats.p50)} / ${formatMs(plainInference.stats.p50)} ms p50); engine with telemetry ${formatRatio(reportingInference.stats.p50 / plainInference.stats.p50)} without`,
+      met: fraction <= 0.01,
+      note: '',
+    });
   }
 
   // Load: time to first result, split.

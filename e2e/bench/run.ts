@@ -301,6 +301,17 @@ async function main(): Promise<void> {
       const { samplesMs, ...detail } = theirs;
       record({ kind: 'transformers-classify', context: 'isolated', model: peer.modelId, backend: 'wasm', variant: peer.variant, batch: 1, threads: engineThreads, samplesMs, detail });
     }
+
+    // Telemetry: record() beside the Fashion-MNIST inference it reports (issue 9's client-overhead target).
+    const telemetryRequest = { modelId: 'fashion-mnist', backend: 'ort-wasm', variant: 'fp32', recordsPerBlock: 20, runs: flags.quick ? 200 : 500, warmup: 20, maxMs: 0 };
+    const telemetry = await step('telemetry overhead', () => page.evaluate((request) => window.bench.telemetryOverhead(request), telemetryRequest));
+    if (telemetry) {
+      const common = { context: 'isolated' as const, model: telemetryRequest.modelId, backend: telemetryRequest.backend, variant: telemetryRequest.variant, batch: 1, threads: engineThreads };
+      const detail = { recordsPerBlock: telemetryRequest.recordsPerBlock, delivered: telemetry.delivered };
+      record({ kind: 'telemetry-record', ...common, samplesMs: telemetry.recordUs.map((us) => us / 1000), detail });
+      record({ kind: 'telemetry-inference', ...common, samplesMs: telemetry.inferenceMs, detail });
+      record({ kind: 'telemetry-engine', ...common, samplesMs: telemetry.withTelemetryMs, detail });
+    }
     await page.close();
     await isolatedContext.close();
 

@@ -11,12 +11,12 @@ import { startPostgres } from '../test/postgres-server.js';
 import { BATCH_EVENTS, BENCH_INGEST_KEY } from './bench-events.js';
 import type { BenchServerConfig } from './bench-server.js';
 import { runLoad, type LoadResult } from './load.js';
-import { measureRecordCost } from './record-cost.js';
 import { loadPostgres, loadSqlite, timeStats, type StatsTiming } from './stats-timing.js';
 
 /**
  * npm run bench:collector: ingest throughput and latency of the collector beside the bare building
- * block (SQLite, PostgreSQL), GET /v1/stats over a million events, and the client's record() cost.
+ * block (SQLite, PostgreSQL) and GET /v1/stats over a million events. The client's record() cost is
+ * measured in the browser, beside the inference it reports, by `npm run bench` (e2e/bench).
  * Everything listens on 127.0.0.1; every load run is bounded in time and in requests.
  */
 const { values: args } = parseArgs({
@@ -24,8 +24,8 @@ const { values: args } = parseArgs({
     'duration-s': { type: 'string', default: '10' },
     events: { type: 'string', default: '1000000' },
     connections: { type: 'string', default: '10' },
-    // ingest,stats,record: to re-measure one part without the others.
-    parts: { type: 'string', default: 'ingest,stats,record' },
+    // ingest,stats: to re-measure one part without the other.
+    parts: { type: 'string', default: 'ingest,stats' },
   },
 });
 const parts = new Set(args.parts!.split(','));
@@ -33,8 +33,6 @@ const durationS = Number(args['duration-s']);
 const storedEvents = Number(args.events);
 const connections = Number(args.connections);
 const MAX_REQUESTS_PER_RUN = 100_000;
-/** Fashion-MNIST on wasm in the engine's worker, from the engine benchmark (README, Benchmarks). */
-const INFERENCE_MS = 0.3;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -136,18 +134,10 @@ async function countPostgres(url: string) {
   }
 }
 
-const started = Date.now();
-const postgres = await startPostgres();
-const results: { scenarios: Scenario[]; stats: Record<string, StatsTiming>; record?: Awaited<ReturnType<typeof measureRecordCost>>; postgresVersion?: string } = { scenarios: [], stats: {} };
-try {
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  results.postgresVersion = String((await admin.query('SHOW server_version')).rows[0].server_version);
-  for (const name of ['bench_bare', 'bench_collector', 'bench_stats']) await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const pgUrl = (name: string) => postgres.url.replace(/\/postgres$/, `/${name}`);
+const results: { scenarios: Scenario[]; stats: Record<string, StatsTiming>; postgresVersion?: string } = { scenarios: [], stats: {} };
 
-  if (parts.has('ingest')) {
+/** Peak and half-rate ingest, collector beside the bare block, on SQLite then PostgreSQL. */
+async function measureIngest(pgUrl: (name: string) => string): Promise<void> {
   const sqliteTargets = { bare: join(work, 'bare.sqlite'), collector: join(work, 'collector.sqlite') };
   const sqlite = await compare('sqlite', sqliteTargets);
   for (const scenario of sqlite) scenario.stored = await countSqlite(sqliteTargets[scenario.kind]);
@@ -164,9 +154,10 @@ try {
   } finally {
     await full.stop();
   }
-  }
+}
 
-  if (parts.has('stats')) {
+/** GET /v1/stats over storedEvents events loaded in bulk, after the roll-up has caught up. */
+async function measureStats(pgUrl: (name: string) => string): Promise<void> {
   const now = Date.now();
   process.stdout.write(`GET /v1/stats over ${storedEvents} events, SQLite:\n`);
   let loadStarted = performance.now();
@@ -182,12 +173,20 @@ try {
   sampleLoad();
   results.stats['postgres'] = await timeStats(await createPostgresStorage({ connectionString: pgUrl('bench_stats') }), storedEvents, (performance.now() - loadStarted) / 1000, 5);
   process.stdout.write(`  ${JSON.stringify(results.stats['postgres'])}\n`);
-  }
+}
 
-  if (parts.has('record')) {
-  process.stdout.write('telemetry record():\n');
-  results.record = await measureRecordCost(50_000);
-  }
+const started = Date.now();
+const postgres = await startPostgres();
+try {
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  results.postgresVersion = String((await admin.query('SHOW server_version')).rows[0].server_version);
+  for (const name of ['bench_bare', 'bench_collector', 'bench_stats']) await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const pgUrl = (name: string) => postgres.url.replace(/\/postgres$/, `/${name}`);
+
+  if (parts.has('ingest')) await measureIngest(pgUrl);
+  if (parts.has('stats')) await measureStats(pgUrl);
 } finally {
   postgres.stop();
   rmSync(work, { recursive: true, force: true });
@@ -209,13 +208,11 @@ for (const scenario of results.scenarios) {
     `| ${scenario.database} | ${scenario.label} | ${fmt(peak.eventsPerSecond)} | ${peak.p50Ms} / ${peak.p99Ms} | ${scenario.kind === 'bare' ? '1.00x' : `${fmt(ratio, 2)}x`} | ${scenario.half ? `${fmt(scenario.half.eventsPerSecond)}: ${scenario.half.p50Ms} / ${scenario.half.p99Ms}` : '-'} | ${peak.non2xx + (scenario.half ? scenario.half.non2xx + scenario.half.errors : 0)} | ${scenario.stored === undefined ? '-' : scenario.stored >= expected ? `${scenario.stored} (>= ${expected} acknowledged)` : `**${scenario.stored} < ${expected} acknowledged**`} |`,
   );
 }
-const recordFraction = results.record ? results.record.meanUs / 1000 / INFERENCE_MS : NaN;
 const yes = (met: boolean) => (met ? 'yes' : '**no**');
 const targets = [
   ...Object.entries(ratios).map(([database, ratio]) => `| collector / bare block, ${database} | >= 0.8x | ${fmt(ratio, 2)}x | ${yes(ratio >= 0.8)} |`),
   ...Object.entries(halfP99).map(([database, p99]) => `| p99 at half the collector's peak rate, ${database} | <= 50 ms | ${p99} ms | ${yes(p99 <= 50)} |`),
   ...Object.entries(results.stats).map(([database, stats]) => `| GET /v1/stats, last hour, ${stats.events} events, ${database} | <= 100 ms | ${fmt(stats.medianMs)} ms median of ${stats.runs} (first ${fmt(stats.firstMs)}, max ${fmt(stats.maxMs)}) | ${yes(stats.medianMs <= 100)} |`),
-  `| record() / Fashion-MNIST inference (${INFERENCE_MS} ms) | <= 1% | ${fmt(recordFraction * 100, 2)}% (${fmt(results.record?.meanUs ?? NaN, 2)} µs per record) | ${yes(recordFraction <= 0.01)} |`,
 ];
 const markdown = [
   `Command: \`npm run bench:collector\` (${Math.round((Date.now() - started) / 1000)} s; ${durationS} s of load per scenario at peak in two alternating halves, ${durationS / 2} s at half rate, ${connections} connections, batches of ${BATCH_EVENTS} events, at most ${MAX_REQUESTS_PER_RUN} requests per run)`,
@@ -238,6 +235,6 @@ const markdown = [
 
 const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
 mkdirSync(join(root, 'bench-results'), { recursive: true });
-writeFileSync(join(root, 'bench-results', `collector-${stamp}.json`), `${JSON.stringify({ machine, loads, durationS, connections, storedEvents, inferenceMs: INFERENCE_MS, ...results }, null, 2)}\n`);
+writeFileSync(join(root, 'bench-results', `collector-${stamp}.json`), `${JSON.stringify({ machine, loads, durationS, connections, storedEvents, ...results }, null, 2)}\n`);
 writeFileSync(join(root, 'bench-results', `collector-${stamp}.md`), markdown);
 process.stdout.write(`\n${markdown}\nWrote bench-results/collector-${stamp}.json and .md\n`);

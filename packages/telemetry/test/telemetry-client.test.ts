@@ -142,12 +142,16 @@ describe('telemetry client', () => {
     expect(errors).toEqual(['telemetry/rejected']);
   });
 
-  it('refuses events that break the schema without throwing on the caller', () => {
+  it('refuses events that break the schema without throwing on the caller, and sends the valid ones', async () => {
     const errors: string[] = [];
-    const telemetry = createTelemetry({ endpoint: 'https://c.example', appKey: 'k', fetch: fakeCollector().fetch, storage: createMemoryEventStore(), onError: (error) => errors.push(error.code) });
+    const collector = fakeCollector();
+    const telemetry = createTelemetry({ endpoint: 'https://c.example', appKey: 'k', fetch: collector.fetch, storage: createMemoryEventStore(), onError: (error) => errors.push(error.code) });
     expect(() => telemetry.record({ ...inference, totalMs: Number.NaN })).not.toThrow();
-    expect(telemetry.stats()).toMatchObject({ invalid: 1, queued: 0 });
+    telemetry.record(inference);
+    await telemetry.flush();
+    expect(telemetry.stats()).toMatchObject({ invalid: 1, queued: 0, sent: 1 });
     expect(errors).toEqual(['telemetry/invalid-event']);
+    expect(collector.sent.flatMap((request) => request.events.map((event) => event.type))).toEqual(['inference']);
   });
 
   it('keeps undelivered events in IndexedDB and sends them from the next page, once', async () => {
