@@ -20,7 +20,7 @@ async function start(config: BenchServerConfig) {
   }
   const storage = config.database === 'sqlite' ? createSqliteStorage({ path: config.target, synchronous: config.synchronous ?? 'normal' }) : await createPostgresStorage({ connectionString: config.target });
   // The rate limit stays on (its bookkeeping is part of the cost) but high enough not to answer 429.
-  return createCollector({ storage, ingestKeys: { [BENCH_INGEST_KEY]: 'bench' }, adminToken: BENCH_ADMIN_TOKEN, rateLimit: { max: 1e9, timeWindowMs: 60_000 }, retentionDays: 0, ...(process.env.NOROLLUP ? { rollupIntervalMs: 0 } : {}) });
+  return createCollector({ storage, ingestKeys: { [BENCH_INGEST_KEY]: 'bench' }, adminToken: BENCH_ADMIN_TOKEN, rateLimit: { max: 1e9, timeWindowMs: 60_000 }, retentionDays: 0 });
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerConfig;
