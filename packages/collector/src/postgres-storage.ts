@@ -20,6 +20,7 @@ import {
   stepRowsSql,
   type Segment,
 } from './rollup.js';
+import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
 
@@ -105,7 +106,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   // transaction still running, so a batch committing late is never skipped.
   const insertSql = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq)
     SELECT *, pg_current_xact_id()::text::bigint FROM unnest(${EVENT_COLUMNS.map((column, index) => `$${index + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})
-    ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id, ingest_seq`;
   const insertSegmentsSql = `INSERT INTO rollup_minutes (${ROLLUP_COLUMNS.join(', ')})
     SELECT * FROM unnest(${ROLLUP_COLUMNS.map((column, index) => `$${index + 1}::${ROLLUP_TYPES[column]}[]`).join(', ')})`;
 
@@ -133,22 +134,45 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     await client.query('INSERT INTO rollup_dirty (minute) SELECT DISTINCT unnest($1::bigint[]) ON CONFLICT (minute) DO NOTHING', [segments.map((segment) => segment.minute)]);
   };
 
+  const pending = new PendingBatches(MAX_PENDING_EVENTS);
+
   const foldStep = (maxEvents: number, now: number) =>
     inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ', async (client) => {
       // Another collector process is rolling up; it does the same work.
-      if (!(await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ROLLUP_LOCK_ID])).rows[0].locked) return { events: 0, compacted: 0 };
-      const watermark = Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark);
+      if (!(await client.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ROLLUP_LOCK_ID])).rows[0].locked) return { events: 0, compacted: 0, end: 0 };
+      const stored = Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark);
       // Every transaction id below the snapshot's xmin has committed or aborted: nothing can still appear there.
       const limit = Number((await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin')).rows[0].xmin);
-      let events = 0;
-      const end = stepEnd(limit, (await rows(client, stepBoundsSql(watermark, limit, maxEvents, placeholder)))[0]!);
-      if (end !== null) {
-        const stepRows = await rawRows(client, stepRowsSql(watermark, end, placeholder));
-        await storeSegments(client, segmentsOf(stepRows, watermark));
-        await client.query(SET_WATERMARK_SQL(placeholder), [end]);
-        events = stepRows.length;
+      /** Remembered batches for a step from `from`, if the database holds exactly those rows there (no other process's). */
+      const fromMemory = async (from: number) => {
+        const step = pending.take(from, limit, maxEvents);
+        if (step === null) return null;
+        const count = Number((await client.query('SELECT COUNT(*) AS n FROM events WHERE ingest_seq >= $1 AND ingest_seq < $2', [from, step.end])).rows[0].n);
+        return count === step.rows.length ? step : null;
+      };
+      let watermark = stored;
+      let step = await fromMemory(watermark);
+      if (step === null) {
+        // Read up to our first remembered batch, so the step after can take those from memory.
+        const first = pending.firstFrom(watermark);
+        const readLimit = first !== undefined && first > watermark ? Math.min(limit, first) : limit;
+        const end = stepEnd(readLimit, (await rows(client, stepBoundsSql(watermark, readLimit, maxEvents, placeholder)))[0]!);
+        if (end === null && first !== undefined) {
+          // Nothing is stored below our first batch, and no transaction below xmin can still add rows there.
+          watermark = Math.max(watermark, readLimit);
+          step = await fromMemory(watermark);
+        } else if (end !== null) {
+          step = { end, rows: await rawRows(client, stepRowsSql(watermark, end, placeholder)) };
+        }
       }
-      return { events, compacted: await compactStep(client, now) };
+      let events = 0;
+      if (step !== null) {
+        await storeSegments(client, segmentsOf(step.rows, watermark));
+        watermark = step.end;
+        events = step.rows.length;
+      }
+      if (watermark !== stored) await client.query(SET_WATERMARK_SQL(placeholder), [watermark]);
+      return { events, compacted: await compactStep(client, now), end: watermark };
     });
 
   const compactStep = async (client: pg.PoolClient, now: number): Promise<number> => {
@@ -167,7 +191,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       const rows = events.map((event) => toEventRow(app, event, receivedAt));
       try {
         const result = await pool.query({ name: 'edgeinfer-insert-events', text: insertSql, values: EVENT_COLUMNS.map((column) => rows.map((row) => row[column])) });
-        const acceptedIds = new Set((result.rows as { event_id: string }[]).map((row) => row.event_id));
+        const stored = result.rows as { event_id: string; ingest_seq: string }[];
+        const acceptedIds = new Set(stored.map((row) => row.event_id));
+        // All rows of one statement share its transaction id.
+        if (stored.length > 0) pending.add(Number(stored[0]!.ingest_seq), rows.filter((row) => acceptedIds.has(row.event_id)).map(foldRow));
         return { accepted: acceptedIds.size, duplicates: events.length - acceptedIds.size, acceptedIds };
       } catch (cause) {
         throw storageError('store the batch', cause);
@@ -189,7 +216,9 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
     async rollUp(options = {}) {
       try {
-        const { events, compacted } = await foldStep(options.maxEvents ?? DEFAULT_ROLLUP_EVENTS, options.now ?? Date.now());
+        const { events, compacted, end } = await foldStep(options.maxEvents ?? DEFAULT_ROLLUP_EVENTS, options.now ?? Date.now());
+        // Only after the commit: a rolled-back step must not lose what memory holds.
+        pending.forgetBelow(end);
         return { events, compacted, idle: events === 0 && compacted === 0 };
       } catch (cause) {
         throw storageError('roll up events', cause);

@@ -21,6 +21,7 @@ import {
   type RollupProgress,
   type Segment,
 } from './rollup.js';
+import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus, type StatsQuery } from './storage.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
@@ -34,9 +35,6 @@ export interface SqliteStorageOptions {
    */
   readonly synchronous?: 'full' | 'normal';
 }
-
-/** Events kept in memory for the next roll-up steps at most (about 10 MB). */
-const MAX_PENDING_EVENTS = 50_000;
 
 function storageError(action: string, cause: unknown): EdgeInferError {
   return new EdgeInferError('collector/storage', `SQLite could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -72,40 +70,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
       const { event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload } = row;
       if (insert.run(event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload, seq).changes === 1) {
         accepted.add(event_id);
-        stored.push([type, app, model_id, model_version, model_variant, backend, ts, duration_ms]);
+        stored.push(foldRow(row));
       }
     }
-    return { accepted, batch: { seq, rows: stored } };
+    return { accepted, seq, stored };
   });
-
-  /**
-   * The batches this process stored since the last roll-up step, in seq order without gaps, so a
-   * step can fold them without reading them back (that read was a tenth of the collector's time at
-   * peak ingest). Another writer on the same file, or retention, shows up as a gap or a count that
-   * differs from the database's; the step then reads the database, which is always right.
-   */
-  let pending: { seq: number; rows: RawRow[] }[] = [];
-  let pendingEvents = 0;
-  const remember = (batch: { seq: number; rows: RawRow[] }) => {
-    const last = pending.at(-1);
-    if (last !== undefined && last.seq + 1 !== batch.seq) pending = [];
-    if (pending.length === 0) pendingEvents = 0;
-    pending.push(batch);
-    pendingEvents += batch.rows.length;
-    // With the roll-up off or far behind, memory stays bounded; the database has everything.
-    if (pendingEvents > MAX_PENDING_EVENTS) pending = [];
-  };
-  const countSeqRange = db.prepare('SELECT COUNT(*) FROM events WHERE ingest_seq >= ? AND ingest_seq < ?').pluck();
-
-  /** Rows for a step starting at `watermark` from memory, or null when memory does not hold exactly them. */
-  const takePending = (watermark: number, maxEvents: number): { end: number; rows: RawRow[]; taken: number } | null => {
-    if (pending[0]?.seq !== watermark) return null;
-    const rows: RawRow[] = [];
-    let taken = 0;
-    while (taken < pending.length && (taken === 0 || rows.length < maxEvents)) rows.push(...pending[taken++]!.rows);
-    const end = pending[taken - 1]!.seq + 1;
-    return countSeqRange.get(watermark, end) === rows.length ? { end, rows, taken } : null;
-  };
 
   // Numbered parameters (?1), as the shared SQL repeats some; better-sqlite3 binds them by name.
   const placeholder = (index: number) => `?${index}`;
@@ -120,36 +89,45 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     for (const minute of new Set(segments.map((segment) => segment.minute))) run(MARK_DIRTY_SQL(placeholder), minute);
   };
 
-  const foldStep = db.transaction((maxEvents: number): { events: number; taken: number; end: number } => {
+  const pending = new PendingBatches(MAX_PENDING_EVENTS);
+  const countSeqRange = db.prepare('SELECT COUNT(*) FROM events WHERE ingest_seq >= ? AND ingest_seq < ?').pluck();
+  /** Remembered batches for a step from `watermark`, if the file holds exactly those rows there. */
+  const fromMemory = (watermark: number, limit: number, maxEvents: number) => {
+    const step = pending.take(watermark, limit, maxEvents);
+    return step !== null && countSeqRange.get(watermark, step.end) === step.rows.length ? step : null;
+  };
+
+  const foldStep = db.transaction((maxEvents: number): { events: number; end: number } => {
     const stored = Number(db.prepare(ROLLUP_STATE_SQL).pluck().get());
+    const limit = Number(db.prepare('SELECT COALESCE(MAX(ingest_seq), 0) + 1 FROM events').pluck().get());
     let watermark = stored;
-    let step = takePending(watermark, maxEvents);
+    let step = fromMemory(watermark, limit, maxEvents);
     if (step === null) {
-      // Up to the first remembered batch, so the next step can take those from memory.
-      const limit = Math.min(Number(db.prepare('SELECT COALESCE(MAX(ingest_seq), 0) + 1 FROM events').pluck().get()), pending[0]?.seq ?? Infinity);
-      const end = stepEnd(limit, all(stepBoundsSql(watermark, limit, maxEvents, placeholder))[0]!);
-      if (end === null) {
-        // Nothing is stored below limit, and no later batch can be numbered there: skip the gap.
-        watermark = Math.max(watermark, limit);
-        step = takePending(watermark, maxEvents);
-      } else {
-        step = { end, rows: allRaw(stepRowsSql(watermark, end, placeholder)), taken: 0 };
+      // Read up to the first remembered batch, so the step after can take those from memory.
+      const first = pending.firstFrom(watermark);
+      const readLimit = first !== undefined && first > watermark ? Math.min(limit, first) : limit;
+      const end = stepEnd(readLimit, all(stepBoundsSql(watermark, readLimit, maxEvents, placeholder))[0]!);
+      if (end === null && first !== undefined) {
+        // Nothing is stored below our first batch, and no later batch can be numbered there: skip the gap.
+        watermark = Math.max(watermark, readLimit);
+        step = fromMemory(watermark, limit, maxEvents);
+      } else if (end !== null) {
+        step = { end, rows: allRaw(stepRowsSql(watermark, end, placeholder)) };
       }
     }
     if (step === null) {
       if (watermark !== stored) run(SET_WATERMARK_SQL(placeholder), watermark);
-      return { events: 0, taken: 0, end: watermark };
+      return { events: 0, end: watermark };
     }
     storeSegments(segmentsOf(step.rows, watermark));
     run(SET_WATERMARK_SQL(placeholder), step.end);
-    return { events: step.rows.length, taken: step.taken, end: step.end };
+    return { events: step.rows.length, end: step.end };
   });
 
-  /** One step, then forgets what it folded (only after the commit: a rolled-back step keeps it). */
+  /** One step; what it folded is forgotten only after the commit (a rolled-back step keeps it). */
   const fold = (maxEvents: number): number => {
-    const { events, taken, end } = foldStep.immediate(maxEvents);
-    pending = taken > 0 ? pending.slice(taken) : pending.filter((batch) => batch.seq >= end);
-    pendingEvents = pending.reduce((total, batch) => total + batch.rows.length, 0);
+    const { events, end } = foldStep.immediate(maxEvents);
+    pending.forgetBelow(end);
     return events;
   };
 
@@ -180,8 +158,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     async insertBatch(app, events, receivedAt) {
       try {
         // better-sqlite3 is synchronous: when this returns, the transaction is committed.
-        const { accepted: acceptedIds, batch } = insertAll.immediate(events.map((event) => toEventRow(app, event, receivedAt)));
-        remember(batch);
+        const { accepted: acceptedIds, seq, stored } = insertAll.immediate(events.map((event) => toEventRow(app, event, receivedAt)));
+        pending.add(seq, stored);
         return { accepted: acceptedIds.size, duplicates: events.length - acceptedIds.size, acceptedIds };
       } catch (cause) {
         throw storageError('store the batch', cause);
