@@ -223,8 +223,15 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
   let closing = false;
   const rollUp = async () => {
     try {
-      while (!closing && !(await storage.rollUp()).idle) await new Promise((resolve) => setImmediate(resolve));
+      for (;;) {
+        if (closing) break;
+        const progress = await storage.rollUp();
+        metrics.rollupEvents.inc(progress.events);
+        if (progress.idle) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     } catch (error) {
+      metrics.rollupFailures.inc();
       app.log.error({ err: error }, 'roll-up failed; stats stay exact (read from events) and it runs again');
     }
     if (!closing) rollupTimer = setTimeout(() => (rollupRunning = rollUp()), rollupIntervalMs).unref();

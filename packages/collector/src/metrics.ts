@@ -9,6 +9,8 @@ export interface CollectorMetrics {
   readonly eventsDuplicate: Counter<'app'>;
   readonly requestsRejected: Counter<'code'>;
   readonly ingestSeconds: Histogram<'outcome'>;
+  readonly rollupEvents: Counter;
+  readonly rollupFailures: Counter;
   observeInference(app: string, model: string, backend: string, durationMs: number): void;
 }
 
@@ -30,6 +32,8 @@ export function createCollectorMetrics(): CollectorMetrics {
     eventsAccepted: new Counter({ name: 'edgeinfer_collector_events_accepted_total', help: 'Events stored, by app and type.', labelNames: ['app', 'type'] as const, registers: [registry] }),
     eventsDuplicate: new Counter({ name: 'edgeinfer_collector_events_duplicate_total', help: 'Events received again (client retries) and not stored twice.', labelNames: ['app'] as const, registers: [registry] }),
     requestsRejected: new Counter({ name: 'edgeinfer_collector_requests_rejected_total', help: 'Requests answered with an error, by error code.', labelNames: ['code'] as const, registers: [registry] }),
+    rollupEvents: new Counter({ name: 'edgeinfer_collector_rollup_events_total', help: 'Events folded into minute rollups by this process (compare with events accepted to see it keep up).', registers: [registry] }),
+    rollupFailures: new Counter({ name: 'edgeinfer_collector_rollup_failures_total', help: 'Roll-up steps that failed (stats stay exact, only slower).', registers: [registry] }),
     ingestSeconds: new Histogram({
       name: 'edgeinfer_collector_ingest_duration_seconds',
       help: 'Time to validate and durably store one posted batch.',

@@ -288,6 +288,18 @@ describe('operations', () => {
     expect(metrics.body).toContain('edgeinfer_collector_ingest_duration_seconds_count{outcome="stored"} 1');
   });
 
+  it('folds new events into minute rollups in the background, and counts them', async () => {
+    start({ rollupIntervalMs: 20 });
+    await post({ events: [inferenceEvent({ totalMs: 7 }), errorEvent()] });
+    await expect.poll(async () => (await app.inject('/metrics')).body, { timeout: 5000 }).toContain('edgeinfer_collector_rollup_events_total 2');
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      expect(db.prepare('SELECT SUM(event_count) FROM rollup_minutes').pluck().get()).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
   it('serves the dashboard with chart.js from node_modules and a policy that forbids inline scripts', async () => {
     start();
     const page = await app.inject('/');
