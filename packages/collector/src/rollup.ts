@@ -8,9 +8,9 @@ import { GROUP_COLUMNS } from './storage.js';
  *
  * A roll-up step folds the events with ingest_seq in [watermark, next) into new segments (no
  * read-modify-write of existing rows) and moves the watermark in the same transaction. Compaction
- * later merges a closed minute's segments into one. ingest_seq only grows in commit order below
- * the watermark: SQLite numbers batches inside its write lock; PostgreSQL uses transaction ids
- * and never passes the oldest transaction still running.
+ * later merges a closed minute's segments into one. No new event can appear below the watermark:
+ * SQLite numbers batches inside its write lock, and on PostgreSQL (transaction ids) the watermark
+ * never passes the oldest transaction still running.
  */
 
 export const MINUTE_MS = 60_000;

@@ -57,7 +57,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     }
   }).immediate();
 
-  // Positional parameters: binding 15 values by name costs more than the insert itself at high rates.
+  // Positional parameters: measurably cheaper to bind than 15 named ones at tens of thousands of rows a second.
   const insert = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (event_id) DO NOTHING`);
   // Inside the write lock, so batches are numbered in commit order; never below the watermark, even
   // when retention deleted the newest rows.
