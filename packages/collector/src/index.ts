@@ -9,5 +9,6 @@ export type { SqliteStorageOptions } from './sqlite-storage.js';
 export { createPostgresStorage } from './postgres-storage.js';
 export type { PostgresStorageOptions } from './postgres-storage.js';
 export type { BucketStats, CollectorStorage, DeviceStatus, GroupStats, InsertResult, StatsQuery, StatsResult } from './storage.js';
+export type { RollupProgress } from './rollup.js';
 export { parseStatsQuery } from './stats-query.js';
 export { runCli, parseCliArgs, DEV_ADMIN_TOKEN, DEV_APP, DEV_INGEST_KEY } from './cli.js';
