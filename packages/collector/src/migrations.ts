@@ -49,8 +49,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'minute rollups',
     sql: [
       // Orders events by arrival for the roll-up (SQLite: a batch number; PostgreSQL: the inserting
-      // transaction id). Rows stored before this migration have 0 and are rolled up first.
+      // transaction id).
       'ALTER TABLE events ADD COLUMN ingest_seq BIGINT NOT NULL DEFAULT 0',
+      // Rows stored before this migration are numbered in groups of 500 in ts order, so the roll-up
+      // folds them in bounded steps, not as one seq of millions. Each batch was a transaction of at
+      // most 500 events, so these numbers stay below PostgreSQL's current transaction id.
+      `UPDATE events SET ingest_seq = numbered.n / 500
+        FROM (SELECT event_id, ROW_NUMBER() OVER (ORDER BY ts, event_id) - 1 AS n FROM events) AS numbered
+        WHERE events.event_id = numbered.event_id`,
       'CREATE INDEX events_by_seq ON events (ingest_seq)',
       // Stats read whole minutes from rollup_minutes now; the group walk index only cost inserts.
       'DROP INDEX events_by_group',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createCollector, createPostgresStorage, type CollectorStorage } from '../src/index.js';
-import { MIGRATIONS } from '../src/migrations.js';
+import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from '../src/migrations.js';
+import { EVENT_COLUMNS, toEventRow } from '../src/storage.js';
 import { errorEvent, heartbeatEvent, inferenceEvent } from './event-factory.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { expectExactThroughRollups, expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
@@ -76,6 +77,45 @@ describe('PostgreSQL storage', () => {
       await expectStatsMatchBruteForce(storages[2]!, 'pg-concurrent', events, query);
     } finally {
       await Promise.all(storages.map((storage) => storage.close()));
+    }
+  });
+
+  it('upgrades a database from before the rollups: old events fold in bounded steps and stats stay exact', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE upgrade_from_v2');
+    await admin.end();
+    const url = server.url.replace(/\/postgres$/, '/upgrade_from_v2');
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    const from = Date.UTC(2025, 7, 1);
+    const events = randomEvents(43, 3000, from);
+    try {
+      await old.query(MIGRATIONS_TABLE_SQL);
+      for (const migration of MIGRATIONS.filter((entry) => entry.version < 3)) {
+        for (const statement of migration.sql) await old.query(statement);
+        await old.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+      }
+      for (let index = 0; index < events.length; index += 500) {
+        const rows = events.slice(index, index + 500).map((event) => toEventRow('old-app', event, Date.now()));
+        const params: unknown[] = [];
+        const tuples = rows.map((row) => `(${EVENT_COLUMNS.map((column) => `$${params.push(row[column])}`).join(', ')})`);
+        await old.query(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      }
+    } finally {
+      await old.end();
+    }
+    const storage = await createPostgresStorage({ connectionString: url });
+    try {
+      const query = { from, to: from + 3_600_000, bucketMs: 600_000 };
+      await expectStatsMatchBruteForce(storage, 'old-app', events, query);
+      const steps: number[] = [];
+      for (let progress = await storage.rollUp({ maxEvents: 100, now: from }); !progress.idle; progress = await storage.rollUp({ maxEvents: 100, now: from })) steps.push(progress.events);
+      expect(Math.max(...steps)).toBeLessThanOrEqual(500);
+      expect(steps.reduce((total, folded) => total + folded, 0)).toBe(events.length);
+      await expectStatsMatchBruteForce(storage, 'old-app', events, query);
+    } finally {
+      await storage.close();
     }
   });
 

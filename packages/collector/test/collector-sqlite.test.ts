@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCollector, createSqliteStorage, type CollectorStorage } from '../src/index.js';
+import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from '../src/migrations.js';
+import { EVENT_COLUMNS, toEventRow } from '../src/storage.js';
 import { errorEvent, heartbeatEvent, inferenceEvent } from './event-factory.js';
 import { expectExactThroughRollups, expectStatsMatchBruteForce, randomEvents } from './stats-reference.js';
 
@@ -259,6 +261,29 @@ describe('reads', () => {
 });
 
 describe('operations', () => {
+  it('upgrades a database from before the rollups: old events fold in bounded steps and stats stay exact', async () => {
+    const old = new Database(dbPath);
+    old.exec(MIGRATIONS_TABLE_SQL);
+    for (const migration of MIGRATIONS.filter((entry) => entry.version < 3)) {
+      migration.sql.forEach((statement) => old.exec(statement));
+      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+    }
+    const from = Date.UTC(2025, 6, 1);
+    const events = randomEvents(41, 3000, from);
+    const insert = old.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((column) => `@${column}`).join(', ')})`);
+    old.transaction(() => events.forEach((event) => insert.run(toEventRow('shop', event, Date.now()))))();
+    old.close();
+
+    const storage = createSqliteStorage({ path: dbPath });
+    start({ storage, rollupIntervalMs: 0 });
+    await expectStatsMatchBruteForce(storage, 'shop', events, { from, to: from + 3_600_000, bucketMs: 600_000 });
+    const steps: number[] = [];
+    for (let progress = await storage.rollUp({ maxEvents: 100, now: from }); !progress.idle; progress = await storage.rollUp({ maxEvents: 100, now: from })) steps.push(progress.events);
+    expect(Math.max(...steps)).toBeLessThanOrEqual(500);
+    expect(steps.reduce((total, events) => total + events, 0)).toBe(events.length);
+    await expectStatsMatchBruteForce(storage, 'shop', events, { from, to: from + 3_600_000, bucketMs: 600_000 });
+  });
+
   it('deletes events older than the retention period when it starts', async () => {
     const storage = createSqliteStorage({ path: dbPath });
     const old = inferenceEvent({ ts: Date.now() - 8 * 86_400_000 });
