@@ -11,8 +11,9 @@ function seriesName(group) {
   return `${group.model ?? '-'}@${group.version ?? '-'} ${group.variant ?? '-'} on ${group.backend ?? '-'} (${group.app})`;
 }
 
+// Whole minutes, about 60 points: the collector answers those from its minute rollups.
 function bucketFor(rangeMs) {
-  return Math.max(10_000, Math.round(rangeMs / 120 / 10_000) * 10_000);
+  return Math.max(60_000, Math.round(rangeMs / 60 / 60_000) * 60_000);
 }
 
 async function getJson(path, token) {
