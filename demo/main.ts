@@ -26,7 +26,10 @@ const byomSummary = $('byom-summary');
 const byomOption = modelSelect.querySelector<HTMLOptionElement>('option[value="byom"]')!;
 const chart = createLatencyChart($<HTMLCanvasElement>('latency-chart'));
 
-const engine = createEngine();
+// Telemetry is opt-in, as on the kiosk page: ?collector=<collector base URL>&key=<ingest key>.
+const collectorUrl = params.get('collector');
+const ingestKey = params.get('key');
+const engine = createEngine(collectorUrl && ingestKey ? { telemetry: { endpoint: collectorUrl, appKey: ingestKey } } : {});
 const pageLoader = createLoader();
 let model: Model | undefined;
 let loading: Promise<void> | undefined;

@@ -66,6 +66,29 @@ test('events reach the collector when the page is hidden and when it is closed, 
   expect(await collector.count()).toBe(35);
 });
 
+test('the demo page reports its inferences: once the page is hidden, /v1/stats counts each one', async ({ page }) => {
+  await page.goto(`/?backend=wasm&collector=${encodeURIComponent(collector.url)}&key=${collector.ingestKey}`);
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  const samples = page.getByRole('button', { name: /^Sample: / });
+  const runs = 7;
+  for (let run = 1; run <= runs; run += 1) {
+    await samples.nth(run % (await samples.count())).click();
+    await expect(page.locator('body')).toHaveAttribute('data-classified', String(run));
+  }
+  const stats = async (type: string) => {
+    const response = await fetch(`${collector.url}/v1/stats?from=0&app=e2e&type=${type}`, { headers: { authorization: 'Bearer e2e-admin' } });
+    return ((await response.json()) as { groups: { count: number; backend: string; model: string }[] }).groups;
+  };
+  // Hiding the page sends what is queued (the first spec shows it with a flush interval of minutes).
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect.poll(async () => (await stats('inference')).reduce((sum, group) => sum + group.count, 0)).toBe(runs);
+  expect(await stats('inference')).toEqual([expect.objectContaining({ model: 'fashion-mnist', backend: 'ort-wasm', count: runs })]);
+  expect((await stats('load')).reduce((sum, group) => sum + group.count, 0)).toBe(1);
+});
+
 test('events recorded offline wait in IndexedDB and arrive exactly once when back online', async ({ page, context }) => {
   await openTestPage(page);
   await context.setOffline(true);
