@@ -1,6 +1,5 @@
-import { EdgeInferError, type Manifest, type ManifestVariant, type Preprocessing, type TensorSpec } from '@edgeinfer/core';
+import { EdgeInferError, defaultPreprocessing, describeTfjsModel, readOnnxGraphIo, type Manifest, type ManifestVariant, type Preprocessing, type TensorSpec } from '@edgeinfer/core';
 import { sha256Hex } from '@edgeinfer/loader';
-import { readOnnxGraphIo } from './onnx-graph-io.js';
 
 /** How pixels scaled to [0, 1] are normalised before they reach the model. */
 export const NORMALIZATIONS = {
@@ -33,65 +32,11 @@ function invalid(message: string): EdgeInferError {
   return new EdgeInferError('engine/model-invalid', message);
 }
 
-/** The image layout of a rank-4 input: channels (1 or 3) second means NCHW, last means NHWC. */
 function preprocessingFor(input: TensorSpec, preferredLayout: 'NCHW' | 'NHWC', normalization: Normalization): Preprocessing {
   if (input.shape.length !== 4) {
     throw invalid(`The model's input "${input.name}" has shape [${input.shape.join(', ')}]; the demo can feed only images, shape [batch, channels, height, width] or [batch, height, width, channels].`);
   }
-  const isChannels = (dim: unknown) => dim === 1 || dim === 3;
-  const layout = isChannels(input.shape[1]) && !isChannels(input.shape[3]) ? 'NCHW' : isChannels(input.shape[3]) && !isChannels(input.shape[1]) ? 'NHWC' : preferredLayout;
-  const [channelsDim, heightDim, widthDim] = layout === 'NCHW' ? [input.shape[1], input.shape[2], input.shape[3]] : [input.shape[3], input.shape[1], input.shape[2]];
-  const channels = channelsDim === 1 ? 1 : 3;
-  // A dynamic height/width (a named dim) gets the usual 224.
-  const size = (dim: unknown) => (typeof dim === 'number' && dim > 0 ? dim : 224);
-  const preset = NORMALIZATIONS[normalization];
-  const perChannel = (value: number | readonly number[]) =>
-    typeof value === 'number' ? Array<number>(channels).fill(value) : channels === 1 ? [value.reduce((sum, v) => sum + v, 0) / value.length] : [...value];
-  return { width: size(widthDim), height: size(heightDim), channels, layout, mean: perChannel(preset.mean), std: perChannel(preset.std) };
-}
-
-interface KerasLayer {
-  class_name?: string;
-  name?: string;
-  config?: { name?: string; batch_input_shape?: (number | null)[]; units?: number; dtype?: string };
-}
-
-interface TfjsModelJson {
-  format?: string;
-  modelTopology?: {
-    model_config?: { config?: { layers?: KerasLayer[] } };
-    config?: { layers?: KerasLayer[] } | KerasLayer[];
-    node?: { name: string; op: string; attr?: { shape?: { shape?: { dim?: { size?: string }[] } } } }[];
-  };
-  signature?: { inputs?: Record<string, { name?: string; tensorShape?: { dim?: { size?: string }[] } }> };
-  weightsManifest?: { paths: string[]; weights: { dtype?: string; quantization?: { dtype?: string } }[] }[];
-}
-
-const toDim = (size: number | string | null | undefined, axis: number): number | string => {
-  const value = Number(size);
-  return size !== null && size !== undefined && Number.isFinite(value) && value > 0 ? value : axis === 0 ? 'batch' : `dim${axis}`;
-};
-
-function tfjsInput(json: TfjsModelJson): TensorSpec {
-  const topology = json.modelTopology ?? {};
-  const config = topology.model_config?.config ?? topology.config;
-  const layers = Array.isArray(config) ? config : (config?.layers ?? []);
-  const withShape = layers.find((layer) => layer.config?.batch_input_shape);
-  if (withShape?.config?.batch_input_shape) {
-    const name = withShape.class_name === 'InputLayer' ? (withShape.config.name ?? withShape.name ?? 'input') : 'input';
-    return { name, dtype: 'float32', shape: withShape.config.batch_input_shape.map(toDim) };
-  }
-  const signatureInput = Object.values(json.signature?.inputs ?? {})[0];
-  const placeholder = topology.node?.find((node) => node.op === 'Placeholder');
-  const dims = signatureInput?.tensorShape?.dim ?? placeholder?.attr?.shape?.shape?.dim;
-  const name = signatureInput?.name?.replace(/:0$/, '') ?? placeholder?.name;
-  if (!dims || !name) throw invalid('This model.json does not say its input shape (no batch_input_shape, signature or Placeholder).');
-  return { name, dtype: 'float32', shape: dims.map((dim, axis) => toDim(dim.size, axis)) };
-}
-
-function variantDtype(json: TfjsModelJson): ManifestVariant['dtype'] {
-  const quantized = json.weightsManifest?.flatMap((group) => group.weights).find((weight) => weight.quantization)?.quantization?.dtype;
-  return quantized === 'uint8' ? 'uint8' : quantized === 'float16' ? 'float16' : 'float32';
+  return defaultPreprocessing(input, preferredLayout, NORMALIZATIONS[normalization]);
 }
 
 async function describeFile(blob: Blob, name: string, urls: string[]): Promise<{ path: string; size: number; sha256: string }> {
@@ -109,7 +54,7 @@ function labelsFor(count: number | undefined, given: readonly string[] | undefin
 }
 
 async function onnxVariant(file: File, options: ByomOptions, urls: string[]) {
-  const io = await readOnnxGraphIo(new Uint8Array(await file.arrayBuffer()));
+  const io = readOnnxGraphIo(new Uint8Array(await file.arrayBuffer()));
   const input = io.inputs[0];
   if (!input) throw invalid(`${file.name} has no graph input to feed.`);
   if (io.inputs.length > 1) throw invalid(`${file.name} has ${io.inputs.length} inputs (${io.inputs.map((spec) => spec.name).join(', ')}); the demo feeds one image input.`);
@@ -121,16 +66,15 @@ async function onnxVariant(file: File, options: ByomOptions, urls: string[]) {
 }
 
 async function tfjsVariant(modelJson: File, weightFiles: File[], options: ByomOptions, urls: string[]) {
-  let json: TfjsModelJson;
+  let json: { weightsManifest: { paths: string[] }[] };
   try {
-    json = JSON.parse(await modelJson.text()) as TfjsModelJson;
+    json = JSON.parse(await modelJson.text()) as typeof json;
   } catch (cause) {
     throw new EdgeInferError('engine/model-invalid', `${modelJson.name} is not JSON (${(cause as Error).message}).`, { cause });
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw invalid(`${modelJson.name} is not a TF.js model.json: it has no modelTopology and weightsManifest.`);
-  const format = json.format === 'graph-model' ? 'tfjs-graph' : 'tfjs-layers';
+  const described = describeTfjsModel(json, modelJson.name);
   const byName = new Map(weightFiles.map((file) => [file.name, file]));
-  const wanted = json.weightsManifest.flatMap((group) => group.paths);
+  const wanted = described.weightPaths;
   const missing = wanted.filter((path) => !byName.has(path.split('/').pop()!));
   if (missing.length) throw invalid(`${modelJson.name} needs ${missing.join(', ')}: drop or pick the weight files together with model.json.`);
 
@@ -140,12 +84,10 @@ async function tfjsVariant(modelJson: File, weightFiles: File[], options: ByomOp
   // manifest paths of the weight files.
   const rewritten = { ...json, weightsManifest: json.weightsManifest.map((group) => ({ ...group, paths: group.paths.map((path) => weightEntries.get(path)!.path) })) };
   const modelEntry = await describeFile(new Blob([JSON.stringify(rewritten)], { type: 'application/json' }), 'model.json', urls);
-  const input = tfjsInput(json);
+  const input = described.inputs[0]!;
   const preprocessing = preprocessingFor(input, 'NHWC', options.normalization);
-  const variant: ManifestVariant = { format, dtype: variantDtype(json), files: [modelEntry, ...weightEntries.values()] };
-  const lastLayer = (json.modelTopology.model_config?.config?.layers ?? []).at(-1) ?? (Array.isArray(json.modelTopology.config) ? undefined : json.modelTopology.config?.layers?.at(-1));
-  const classes = lastLayer?.config?.units;
-  return { inputs: [input], outputs: [{ name: 'output', dtype: 'float32' as const, shape: ['batch', classes ?? 'classes'] }], preprocessing, variant, variantName: format, classes };
+  const variant: ManifestVariant = { format: described.format, dtype: described.dtype, files: [modelEntry, ...weightEntries.values()] };
+  return { inputs: [input], outputs: described.outputs, preprocessing, variant, variantName: described.format, classes: described.classes };
 }
 
 /**

@@ -1,10 +1,29 @@
 export { EdgeInferError, ERROR_CODES, isEdgeInferError, toSerializedError, fromSerializedError, isSerializedError } from './errors.js';
 export type { ErrorCode, ErrorDetails, SerializedError } from './errors.js';
-export { createTensor, elementCount, isTensor, softmax, topK } from './tensor.js';
+export { TENSOR_DTYPES, allocateTensorData, arrayTypeOf, createTensor, elementCount, hasDataOf, isTensor, softmax, topK } from './tensor.js';
+export {
+  DEFAULT_PROBE_TOLERANCE,
+  compareOutputs,
+  compareTensor,
+  decodeBase64,
+  encodeBase64,
+  float16ToNumber,
+  parseProbe,
+  serializeProbe,
+  serializeTensor,
+  tensorValueAt,
+} from './probe.js';
+export type { Probe, ProbeMismatch, ProbeTolerance } from './probe.js';
 export type { Tensor, TensorDtype, TensorData, TensorDataByDtype, NamedTensors } from './tensor.js';
 export { backendId } from './backend.js';
 export type { AdapterFacts, Backend, BackendLibrary, BackendName, Capability, ModelFiles, Session, SessionOptions } from './backend.js';
 export { parseManifest } from './manifest.js';
+export { readOnnxGraphIo, looksLikeOnnx } from './onnx-graph-io.js';
+export type { GraphIo } from './onnx-graph-io.js';
+export { describeTfjsModel, isTfjsModelJson } from './tfjs-model-json.js';
+export type { TfjsModelDescription, TfjsModelJson } from './tfjs-model-json.js';
+export { defaultPreprocessing, UNIT_NORMALIZATION } from './default-preprocessing.js';
+export type { Normalization } from './default-preprocessing.js';
 export type {
   Dim,
   Manifest,
@@ -17,4 +36,5 @@ export type {
   TensorSpec,
   VariantDtype,
   VariantEncryption,
+  VariantProbe,
 } from './manifest.js';
