@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   'core/invalid-tensor': 'A tensor was built with data that does not match its dtype or dims.',
   'core/invalid-manifest': 'The model manifest does not match the schema.',
+  'core/invalid-probe': 'A reference probe file does not match the probe format.',
   'loader/network': 'A model file or the manifest could not be fetched.',
   'loader/http-status': 'The server answered a model file request with a non-2xx status.',
   'loader/not-a-model': 'The server answered with HTML or another type that is not a model file.',
@@ -19,6 +20,9 @@ export const ERROR_CODES = {
   'loader/aborted': 'The load was aborted by its AbortSignal.',
   'engine/backend-unavailable': 'No backend can run this model on this device.',
   'engine/backend-failed': 'A backend failed to create a session or to run.',
+  'engine/probe-mismatch': "A backend's outputs on the variant's reference probe differ from the expected outputs beyond the tolerance.",
+  'engine/gpu-error': 'WebGPU reported a validation, out-of-memory or internal error during a run, so its outputs cannot be trusted.',
+  'engine/dtype-unsupported': 'The backend cannot carry a tensor dtype the model uses; another backend is tried.',
   'engine/model-invalid': 'The model bytes are corrupt or not a model this backend can read.',
   'engine/input-name': 'An input is missing or has a name the model does not declare.',
   'engine/input-dtype': 'An input has a dtype the model does not accept.',
@@ -40,6 +44,14 @@ export const ERROR_CODES = {
   'collector/payload-too-large': 'The posted body is larger than the collector accepts.',
   'collector/invalid-query': 'A query parameter of a read endpoint is malformed.',
   'collector/not-found': 'No such route on the collector.',
+  'collector/invalid-timestamp': 'An event ts is outside the window the collector accepts (retention back, a few minutes ahead).',
+  'collector/cardinality-limit': 'A batch would exceed an app\'s limit of distinct models, versions or devices per window.',
+  'collector/query-timeout': 'A stats or devices query ran past the collector\'s time limit and was abandoned.',
+  'collector/storage-replaced': 'The SQLite file was deleted or replaced while the collector had it open; nothing more is acknowledged.',
+  'collector/storage-full': 'The disk holding the database is full.',
+  'collector/storage-read-only': 'The database or its disk became read-only.',
+  'collector/storage-io': 'The database failed to read or write its files (I/O error).',
+  'collector/insecure-credentials': 'The collector refused to listen beyond loopback with the published development key or token.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,5 @@
 import { EdgeInferError } from './errors.js';
-import type { TensorDtype } from './tensor.js';
+import { TENSOR_DTYPES, type TensorDtype } from './tensor.js';
 
 export type ModelFormat = 'onnx' | 'tfjs-layers' | 'tfjs-graph';
 export type VariantDtype = 'float32' | 'float16' | 'int8' | 'uint8';
@@ -16,11 +16,17 @@ export interface VariantEncryption {
   readonly iv: string;
 }
 
+/** A reference probe file beside the model files (see probe.ts); the tolerance here wins over the file's. */
+export interface VariantProbe extends ManifestFile {
+  readonly tolerance?: { readonly absolute: number; readonly relative: number };
+}
+
 export interface ManifestVariant {
   readonly format: ModelFormat;
   readonly dtype: VariantDtype;
   readonly files: readonly ManifestFile[];
   readonly encryption?: VariantEncryption;
+  readonly probe?: VariantProbe;
 }
 
 /** A dim is a fixed size, or a name for a dynamic one (e.g. "batch"). */
@@ -136,7 +142,7 @@ const dim: Check = (value, path) => {
 
 const tensorSpec = object({
   name: string,
-  dtype: oneOf('float32', 'float16', 'int32', 'int64', 'int8', 'uint8', 'bool'),
+  dtype: oneOf(...TENSOR_DTYPES),
   shape: arrayOf(dim),
 });
 
@@ -146,8 +152,17 @@ const variant = object(
     dtype: oneOf('float32', 'float16', 'int8', 'uint8'),
     files: arrayOf(object({ path: string, size: numberIn(0, Number.MAX_SAFE_INTEGER, { integer: true }), sha256 }), { nonEmpty: true }),
     encryption: object({ algorithm: oneOf('AES-GCM'), iv: string }),
+    probe: object(
+      {
+        path: string,
+        size: numberIn(0, Number.MAX_SAFE_INTEGER, { integer: true }),
+        sha256,
+        tolerance: object({ absolute: numberIn(0, Number.MAX_VALUE), relative: numberIn(0, Number.MAX_VALUE) }),
+      },
+      ['tolerance'],
+    ),
   },
-  ['encryption'],
+  ['encryption', 'probe'],
 );
 
 const preprocessing = object(
@@ -211,6 +226,9 @@ export function parseManifest(json: unknown): Manifest {
     for (const [versionId, versionEntry] of Object.entries(entry.versions)) {
       for (const [variantId, variant] of Object.entries(versionEntry.variants)) {
         // One IV may encrypt one file only: AES-GCM with a reused IV and key leaks plaintext.
+        if (variant.probe && variant.files.some((file) => file.path === variant.probe!.path)) {
+          fail(`${path}.versions[${JSON.stringify(versionId)}].variants[${JSON.stringify(variantId)}].probe.path`, 'the probe must be a file of its own, not one of the model files');
+        }
         if (variant.encryption && variant.files.length !== 1) {
           fail(`${path}.versions[${JSON.stringify(versionId)}].variants[${JSON.stringify(variantId)}].encryption`, 'an encrypted variant must have exactly one file');
         }
