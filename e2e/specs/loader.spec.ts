@@ -185,3 +185,50 @@ test('a long-running page follows the manifest: revoking its version switches th
   });
   expect(answer).toEqual([1, 10]);
 });
+
+test("the app's reset (deleteDatabase) completes while a model is loaded in the worker; the model keeps answering", async ({ page }) => {
+  await openHarness(page);
+  const outcome = await page.evaluate(async (url) => {
+    const { createEngine, createTensor } = window.edgeinfer;
+    const engine = createEngine();
+    const model = await engine.load(url, { backends: ['wasm'] });
+    const deletion = await new Promise<string>((resolve) => {
+      const request = indexedDB.deleteDatabase('edgeinfer-models');
+      request.onsuccess = () => resolve('deleted');
+      request.onerror = () => resolve(`error ${request.error?.name}`);
+      // 'blocked' alone is not a failure: it fires while the worker closes its connection; success must follow.
+      request.onblocked = () => undefined;
+    });
+    const input = createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
+    const dims = (await model.run({ input })).output.dims;
+    const again = await engine.load(url, { backends: ['wasm'] });
+    return { deletion, dims, reloadedFromCache: again.info.fromCache, databases: (await indexedDB.databases()).map((db) => db.name) };
+  }, `${server.url}/ok/manifest.json#fashion-mnist`);
+  expect(outcome.deletion).toBe('deleted');
+  expect(outcome.dims).toEqual([1, 10]);
+  expect(outcome.reloadedFromCache, 'the cache was really emptied: the next load downloads').toBe(false);
+  expect(outcome.databases).toContain('edgeinfer-models');
+});
+
+test('a captive portal answering the manifest with 200 text/html: the cached model loads, manifestSource cache', async ({ page }) => {
+  await openHarness(page);
+  const url = `${server.url}/ok/manifest.json#fashion-mnist`;
+  const loadInfo = () =>
+    page.evaluate(async (ref) => {
+      try {
+        const model = await window.edgeinfer.createEngine().load(ref, { backends: ['wasm'] });
+        return { manifestSource: model.info.manifestSource, fromCache: model.info.fromCache, version: model.info.version };
+      } catch (error) {
+        return { code: (error as { code?: string }).code ?? String(error) };
+      }
+    }, url);
+  expect(await loadInfo()).toEqual({ manifestSource: 'network', fromCache: false, version: '1.0.0' });
+  server.setCaptivePortal(true);
+  try {
+    server.requests.length = 0;
+    expect(await loadInfo()).toEqual({ manifestSource: 'cache', fromCache: true, version: '1.0.0' });
+    expect(server.requests.map((request) => request.path), 'the portal was asked, and no model file was').toEqual(['/ok/manifest.json']);
+  } finally {
+    server.setCaptivePortal(false);
+  }
+});

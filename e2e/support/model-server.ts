@@ -20,6 +20,8 @@ export interface ModelServer {
   readonly requests: { path: string; range?: string }[];
   /** Serve this JSON as every manifest.json (a rollout change, a revocation); undefined restores the file. */
   setManifest(manifest: unknown): void;
+  /** Answer every manifest.json with `200 text/html`, as a captive portal or a SPA fallback does; false restores it. */
+  setCaptivePortal(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startModelServer(): Promise<ModelServer> {
   const requests: { path: string; range?: string }[] = [];
   const truncated = new Set<string>();
   let manifestOverride: string | undefined;
+  let captivePortal = false;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const [, mode = '', ...rest] = url.pathname.split('/');
@@ -44,6 +47,9 @@ export async function startModelServer(): Promise<ModelServer> {
       return;
     }
     const type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+    if (captivePortal && relative === 'manifest.json') {
+      return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>Sign in to the Wi-Fi</title><form>...</form>');
+    }
     if (manifestOverride !== undefined && relative === 'manifest.json') {
       return void res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(manifestOverride);
     }
@@ -73,6 +79,9 @@ export async function startModelServer(): Promise<ModelServer> {
     requests,
     setManifest: (manifest) => {
       manifestOverride = manifest === undefined ? undefined : JSON.stringify(manifest);
+    },
+    setCaptivePortal: (on) => {
+      captivePortal = on;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

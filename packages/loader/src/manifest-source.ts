@@ -24,9 +24,22 @@ export async function fetchManifest(url: string, store: UseStore, fetchImpl: typ
       if (signal?.aborted) throw error;
     }
     if (response?.ok) {
-      const manifest = parseManifest(await readJson(response, url));
-      await writeValue(store, cacheKey, manifest);
-      return { manifest, source: 'network' };
+      const text = await response.text();
+      const json = parseJson(text);
+      if (json.ok) {
+        const manifest = parseManifest(json.value);
+        await writeValue(store, cacheKey, manifest);
+        return { manifest, source: 'network' };
+      }
+      // 200 with a page that is not JSON is a captive portal or a proxy's error page, not our
+      // server: like an unreachable server, the last good copy serves.
+      const cached = await readValue<unknown>(store, cacheKey);
+      if (cached !== undefined) return { manifest: parseManifest(cached), source: 'cache' };
+      throw new EdgeInferError(
+        'core/invalid-manifest',
+        `The manifest at ${url} is not JSON (it starts with ${JSON.stringify(text.slice(0, 40))}; Content-Type ${JSON.stringify(response.headers.get('content-type'))}). A captive portal or a server fallback page answers instead of the manifest; no copy is cached to fall back on.`,
+        { details: { url, contentType: response.headers.get('content-type') }, cause: json.error },
+      );
     }
     if (response && response.status < 500 && response.status !== 408) {
       throw new EdgeInferError('loader/http-status', `The manifest at ${url} answered HTTP ${response.status}. Check the manifest URL.`, {
@@ -41,14 +54,10 @@ export async function fetchManifest(url: string, store: UseStore, fetchImpl: typ
   });
 }
 
-async function readJson(response: Response, url: string): Promise<unknown> {
-  const text = await response.text();
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: unknown } {
   try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new EdgeInferError('core/invalid-manifest', `The manifest at ${url} is not JSON (it starts with ${JSON.stringify(text.slice(0, 40))}).`, {
-      details: { url },
-      cause,
-    });
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

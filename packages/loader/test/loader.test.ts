@@ -83,6 +83,41 @@ describe('loader against a real HTTP server', () => {
     expect(resolved.version).toBe('1.0.0');
   });
 
+  it('a captive portal answering the manifest with 200 text/html: the last good manifest serves, manifestSource cache', async () => {
+    const loader = newLoader();
+    await loader.resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' });
+    server.setCaptivePortal(true);
+    try {
+      const resolved = await loader.resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' });
+      expect(resolved.manifestSource).toBe('cache');
+      expect(resolved.version).toBe('1.0.0');
+      expect(server.requests.at(-1)?.path).toBe('/ok/manifest.json');
+      const neverCached = await newLoader().resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' }).catch((error) => error);
+      expect(isEdgeInferErrorCode(neverCached, 'core/invalid-manifest')).toBe(true);
+      expect((neverCached as Error).message).toMatch(/not JSON.*text\/html/);
+    } finally {
+      server.setCaptivePortal(false);
+    }
+  });
+
+  it("an app's deleteDatabase completes while the loader holds the cache open, and the loader then starts afresh", async () => {
+    const databaseName = `loader-test-${++database}`;
+    const loader = createLoader({ databaseName, installId: 'device-1' });
+    const resolved = await loader.resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' });
+    await loader.fetchVariant(resolved, { variant: 'int8' });
+    const outcome = await new Promise<string>((resolve) => {
+      const request = indexedDB.deleteDatabase(databaseName);
+      request.onsuccess = () => resolve('deleted');
+      request.onerror = () => resolve('error');
+      request.onblocked = () => resolve('blocked');
+    });
+    expect(outcome).toBe('deleted');
+    expect(await loader.listCached()).toEqual([]);
+    server.requests.length = 0;
+    expect((await loader.fetchVariant(resolved, { variant: 'int8' })).fromCache).toBe(false);
+    expect(fileRequests()).toHaveLength(1);
+  });
+
   it('deleting a cached model frees its files', async () => {
     const loader = newLoader();
     const resolved = await loader.resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' });
