@@ -52,7 +52,7 @@ export interface Model {
 }
 
 export interface Engine {
-  /** `ref` is a manifest URL; the model id is its #fragment or options.modelId. */
+  /** `ref` is a manifest URL (the model id is its #fragment or options.modelId), or a bare .onnx / TF.js model.json URL. */
   load(ref: string, options?: LoadOptions): Promise<Model>;
   probe(): Promise<Record<string, Capability>>;
   /** Times the worker was replaced after a crash or hang. */
@@ -82,12 +82,21 @@ function unwrap<T>(outcome: Outcome<T>): T {
   throw fromSerializedError(outcome.error);
 }
 
+/**
+ * `ref` is a manifest URL with the model id as its #fragment, or a bare model file (.onnx, TF.js
+ * model.json) with no fragment needed. Which of the two it is, the loader finds out (a .onnx name,
+ * or the content), so an empty model id is passed on and explained there if a manifest needs one.
+ */
 function resolveRef(ref: string, modelId?: string): { manifestUrl: string; modelId: string } {
   const base = typeof location !== 'undefined' ? location.href : undefined;
-  const url = new URL(ref, base);
+  let url: URL;
+  try {
+    url = new URL(ref, base);
+  } catch (cause) {
+    throw new EdgeInferError('loader/model-not-found', `${JSON.stringify(ref)} is not a URL. Give a manifest URL with the model id ("/models/manifest.json#my-model") or a model file URL ("/models/model.onnx").`, { details: { ref }, cause });
+  }
   const id = modelId ?? decodeURIComponent(url.hash.slice(1));
   url.hash = '';
-  if (!id) throw new EdgeInferError('loader/model-not-found', `Say which model to load: "${ref}#<model-id>" or { modelId }.`, { details: { ref } });
   return { manifestUrl: url.href, modelId: id };
 }
 

@@ -8,7 +8,7 @@ import {
   type Session,
   type TensorSpec,
 } from '@edgeinfer/core';
-import type { LoadProgress, Loader, ResolvedModel, DecryptionKey, Channel } from '@edgeinfer/loader';
+import { bareOptionsOf, type BareModelOptions, type LoadProgress, type Loader, type ResolvedModel, type DecryptionKey, type Channel } from '@edgeinfer/loader';
 import { validateInputs } from './input-validation.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
 import { rankCandidates, type Candidate } from './selection.js';
@@ -17,7 +17,8 @@ import { describeTrial, deviceKey, readWinner, rememberWinner, timeSession, tria
 
 const TRIAL_RUNS = 5;
 
-export interface LoadRequest {
+/** `integrity`, `labels` and `preprocessing` apply to a bare model (an .onnx or TF.js model.json URL, no manifest). */
+export interface LoadRequest extends BareModelOptions {
   readonly manifestUrl: string;
   readonly modelId: string;
   readonly version?: string;
@@ -139,6 +140,8 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...(request.version ? { version: request.version } : {}),
       ...(request.channel ? { channel: request.channel } : {}),
       ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...bareOptionsOf(request),
     });
     const manifestMs = performance.now() - started;
     const { candidates, rejected } = rankCandidates({
@@ -308,6 +311,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
         modelId: request.modelId,
         ...(request.version ? { version: request.version } : {}),
         ...(request.channel ? { channel: request.channel } : {}),
+        ...bareOptionsOf(request),
       });
       return { version: resolved.version, reason: resolved.choice.reason };
     },

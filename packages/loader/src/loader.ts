@@ -21,6 +21,7 @@ import {
   deleteFile,
   type CachedModelRecord,
 } from './chunked-store.js';
+import { isOnnxUrl, readBareFiles, readBareRecord, resolveBareModel, type BareModelOptions, type BareResolution } from './bare-model.js';
 import { abortError, downloadFile } from './download.js';
 import { decryptFile, type DecryptionKey } from './encryption.js';
 import { fetchManifest } from './manifest-source.js';
@@ -48,13 +49,17 @@ export interface LoaderOptions {
   readonly maxCacheBytes?: number;
 }
 
-export interface ResolveRequest {
+export interface ResolveRequest extends BareModelOptions {
+  /** A manifest, or a bare model: an .onnx file or a TF.js model.json. */
   readonly manifestUrl: string;
+  /** Which model of the manifest; for a bare model, the id it is reported under (default: its file name). */
   readonly modelId: string;
   /** Pin a version (testing, rollback drills). */
   readonly version?: string;
   readonly channel?: Channel;
   readonly signal?: AbortSignal;
+  /** A bare model is downloaded while it is resolved (its inputs and outputs are in the bytes). */
+  readonly onProgress?: (progress: LoadProgress) => void;
 }
 
 export interface ResolvedModel {
@@ -65,6 +70,8 @@ export interface ResolvedModel {
   readonly version: string;
   readonly versionEntry: ManifestVersion;
   readonly choice: VersionChoice;
+  /** Set when the URL is a bare model file rather than a manifest. */
+  readonly bare?: BareResolution;
 }
 
 export interface FetchVariantRequest {
@@ -112,8 +119,58 @@ export function createLoader(options: LoaderOptions = {}): Loader {
     return created;
   }
 
+  const bareContext = (request: ResolveRequest) => ({
+    store: getStore(),
+    fetch: fetchImpl,
+    chunkBytes,
+    maxCacheBytes: options.maxCacheBytes,
+    signal: request.signal,
+    onProgress: request.onProgress && ((loadedBytes: number, totalBytes: number, file: string) => request.onProgress!({ phase: 'download', loadedBytes, totalBytes, file })),
+  });
+
+  function bareResolved(request: ResolveRequest, bare: BareResolution): ResolvedModel {
+    const { record } = bare;
+    return {
+      manifestUrl: request.manifestUrl,
+      manifestSource: bare.source,
+      modelId: record.modelId,
+      model: bare.model,
+      version: record.version,
+      versionEntry: bare.versionEntry,
+      choice: { version: record.version, channel: 'stable', reason: `bare ${record.format} model file (no manifest)${bare.source === 'cache' ? ', served from the cache' : ''}` },
+      bare,
+    };
+  }
+
   async function resolve(request: ResolveRequest): Promise<ResolvedModel> {
-    const { manifest, source } = await fetchManifest(request.manifestUrl, getStore(), fetchImpl, request.signal);
+    const url = request.manifestUrl;
+    // Seen before as a bare model, or named .onnx: no manifest to look for.
+    if (isOnnxUrl(url) || (await readBareRecord(getStore(), url))) {
+      return bareResolved(request, (await resolveBareModel(url, request.modelId, request, bareContext(request)))!);
+    }
+    let fetched: Awaited<ReturnType<typeof fetchManifest>>;
+    try {
+      fetched = await fetchManifest(url, getStore(), fetchImpl, request.signal);
+    } catch (error) {
+      if (!(error instanceof EdgeInferError) || error.code !== 'core/invalid-manifest') throw error;
+      // Not a manifest: a TF.js model.json, or a model file under another name, loads as a bare model.
+      const bare = await resolveBareModel(url, request.modelId, request, bareContext(request), { sniff: true });
+      if (bare) return bareResolved(request, bare);
+      throw new EdgeInferError(
+        'core/invalid-manifest',
+        `${error.message} The URL is not a model file either (an .onnx file or a TF.js model.json, which load with no manifest).`,
+        { details: { ...error.details, looksLike: 'manifest' }, cause: error },
+      );
+    }
+    const { manifest, source } = fetched;
+    if (!request.modelId) {
+      const known = Object.keys(manifest.models);
+      throw new EdgeInferError(
+        'loader/model-not-found',
+        `${url} is a manifest with ${known.length === 1 ? 'the model' : 'the models'} ${known.map((id) => `"${id}"`).join(', ')}: say which to load, e.g. "${url}#${known[0] ?? '<model-id>'}" or { modelId }. (A model file, .onnx or TF.js model.json, loads with no manifest and no #model-id.)`,
+        { details: { url, known, looksLike: 'manifest' } },
+      );
+    }
     const choice = chooseVersion(manifest, request.modelId, {
       installId: await installId(),
       ...(request.version ? { version: request.version } : {}),
@@ -132,6 +189,7 @@ export function createLoader(options: LoaderOptions = {}): Loader {
   }
 
   function fetchVariant(resolved: ResolvedModel, request: FetchVariantRequest): Promise<LoadedFiles> {
+    if (resolved.bare) return fetchBare(resolved.bare, request);
     const variantEntry = resolved.versionEntry.variants[request.variant];
     if (!variantEntry) {
       return Promise.reject(
@@ -231,6 +289,16 @@ export function createLoader(options: LoaderOptions = {}): Loader {
     });
     report('ready', totalBytes);
     return { variant: request.variant, variantEntry: variant, files, entry: entryFile(variant), fromCache, sizeBytes: totalBytes, timings };
+  }
+
+  async function fetchBare(bare: BareResolution, request: FetchVariantRequest): Promise<LoadedFiles> {
+    const variantEntry = bare.versionEntry.variants[bare.variant]!;
+    const started = performance.now();
+    const { files, fromCache } = await readBareFiles(bare, { ...bareContext({ manifestUrl: bare.record.url, modelId: bare.record.modelId }), ...(request.signal ? { signal: request.signal } : {}) });
+    const sizeBytes = bare.record.files.reduce((sum, file) => sum + file.size, 0);
+    request.onProgress?.({ phase: 'ready', loadedBytes: sizeBytes, totalBytes: sizeBytes });
+    const timings = { ...bare.timings, cacheMs: bare.timings.cacheMs + performance.now() - started };
+    return { variant: bare.variant, variantEntry, files, entry: bare.record.files[0]!.path, fromCache, sizeBytes, timings };
   }
 
   /** A cached file is served only if its bytes still hash to the manifest's SHA-256. */
