@@ -46,7 +46,34 @@ function concatWeights(files: ModelFiles, groups: WeightsGroup[]): ArrayBuffer {
   return out.buffer;
 }
 
-export type LoadedTfjsModel = { kind: 'layers'; model: Tf.LayersModel } | { kind: 'graph'; model: Tf.GraphModel };
+/**
+ * Ops that make TF.js refuse `execute()` ("... has the dynamic op 'Exit'. Please use
+ * model.executeAsync()"): control flow, and ops whose output shape depends on data. The list is
+ * tfjs-converter's own (CONTROL_FLOW_OPS, DYNAMIC_SHAPE_OPS in executor/model_analysis) plus the
+ * TensorArray/TensorList ops that only run inside loops.
+ */
+const DYNAMIC_OPS = new Set([
+  'Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond', 'StatelessIf', 'StatelessWhile', 'If', 'While', 'if',
+  'NonMaxSuppressionV2', 'NonMaxSuppressionV3', 'NonMaxSuppressionV4', 'NonMaxSuppressionV5', 'Where',
+]);
+
+interface GraphNode {
+  op?: string;
+}
+
+interface GraphTopology {
+  node?: GraphNode[];
+  library?: { function?: { nodeDef?: GraphNode[] }[] };
+}
+
+/** Whether a graph model needs executeAsync: a dynamic op in the graph or in its function library (TF2 While/If bodies). */
+export function graphNeedsAsync(modelTopology: object): boolean {
+  const topology = modelTopology as GraphTopology;
+  const nodes = [...(topology.node ?? []), ...(topology.library?.function ?? []).flatMap((fn) => fn.nodeDef ?? [])];
+  return nodes.some((node) => typeof node.op === 'string' && DYNAMIC_OPS.has(node.op));
+}
+
+export type LoadedTfjsModel = { kind: 'layers'; model: Tf.LayersModel } | { kind: 'graph'; model: Tf.GraphModel; needsAsync: boolean };
 
 export async function loadTfjsModel(tf: typeof Tf, files: ModelFiles): Promise<LoadedTfjsModel> {
   const json = parseModelJson(files);
@@ -57,7 +84,9 @@ export async function loadTfjsModel(tf: typeof Tf, files: ModelFiles): Promise<L
     ...(json.format ? { format: json.format } : {}),
   });
   try {
-    return files.format === 'tfjs-graph' ? { kind: 'graph', model: await tf.loadGraphModel(handler) } : { kind: 'layers', model: await tf.loadLayersModel(handler) };
+    return files.format === 'tfjs-graph'
+      ? { kind: 'graph', model: await tf.loadGraphModel(handler), needsAsync: graphNeedsAsync(json.modelTopology) }
+      : { kind: 'layers', model: await tf.loadLayersModel(handler) };
   } catch (cause) {
     throw new EdgeInferError('engine/model-invalid', `TF.js could not build the model from ${files.entry}: ${(cause as Error).message}`, {
       details: { file: files.entry },

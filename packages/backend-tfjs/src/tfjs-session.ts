@@ -15,44 +15,145 @@ function adaptLayout(tf: typeof Tf, input: Tf.Tensor, expected: readonly (number
   return isNchw ? tf.transpose(input, [0, 2, 3, 1]) : input;
 }
 
-function toTfTensor(tf: typeof Tf, tensor: Tensor): Tf.Tensor {
-  if (tensor.dtype === 'float32' || tensor.dtype === 'int32') return tf.tensor(tensor.data as Float32Array | Int32Array, [...tensor.dims], tensor.dtype);
-  if (tensor.dtype === 'uint8' || tensor.dtype === 'int8') return tf.tensor(Int32Array.from(tensor.data as Uint8Array), [...tensor.dims], 'int32');
-  throw new EdgeInferError('engine/input-dtype', `TF.js models take float32 or integer inputs, not ${tensor.dtype}.`, { details: { dtype: tensor.dtype } });
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+function unsupported(name: string, dtype: string, why: string): EdgeInferError {
+  return new EdgeInferError('engine/dtype-unsupported', `TF.js cannot carry input "${name}" as ${dtype}: ${why}. An onnxruntime-web backend can.`, { details: { name, dtype } });
+}
+
+/**
+ * TF.js tensors are float32, int32, bool or string. Narrower integers widen to int32 losslessly;
+ * 64-bit and uint32 values pass only when every value fits int32; float64/float16 would change values.
+ */
+function toTfTensor(tf: typeof Tf, tensor: Tensor, name: string): Tf.Tensor {
+  const shape = [...tensor.dims];
+  switch (tensor.dtype) {
+    case 'float32':
+    case 'int32':
+      return tf.tensor(tensor.data as Float32Array | Int32Array, shape, tensor.dtype);
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+      return tf.tensor(Int32Array.from(tensor.data as ArrayLike<number>), shape, 'int32');
+    case 'int64':
+    case 'uint64':
+    case 'uint32': {
+      const values = Array.from(tensor.data as ArrayLike<number | bigint>, Number);
+      if (values.some((value) => value < INT32_MIN || value > INT32_MAX)) throw unsupported(name, tensor.dtype, 'a value does not fit int32, its widest integer');
+      return tf.tensor(Int32Array.from(values), shape, 'int32');
+    }
+    case 'bool':
+      return tf.tensor(tensor.data as Uint8Array, shape, 'bool');
+    case 'string':
+      return tf.tensor(tensor.data as string[], shape, 'string');
+    default:
+      throw unsupported(name, tensor.dtype, 'TF.js has no such dtype (float32, int32, bool and string only)');
+  }
+}
+
+async function fromTfTensor(output: Tf.Tensor, name: string): Promise<Tensor> {
+  const dims = [...output.shape];
+  switch (output.dtype) {
+    case 'float32':
+      return { dtype: 'float32', dims, data: (await output.data()) as Float32Array };
+    case 'int32':
+      return { dtype: 'int32', dims, data: (await output.data()) as Int32Array };
+    case 'bool':
+      return { dtype: 'bool', dims, data: Uint8Array.from((await output.data()) as Uint8Array) };
+    case 'string':
+      return { dtype: 'string', dims, data: [...((await output.data()) as unknown as string[])] };
+    default:
+      throw new EdgeInferError('engine/dtype-unsupported', `Output "${name}" is ${output.dtype}, which edgeinfer tensors cannot carry.`, { details: { name, dtype: output.dtype } });
+  }
+}
+
+const baseName = (name: string) => name.replace(/:0$/, '');
+
+/**
+ * Maps the app's names (the manifest's) onto the model's. Names are matched, never positions
+ * (a 4-output graph model came back with every output under another's name when matched by
+ * position); position is used only for a single tensor, where it cannot be ambiguous (TF.js
+ * layers models name tensors after layers, which the manifest need not know).
+ */
+function resolveNames(kind: 'inputs' | 'outputs', wanted: readonly string[], modelNames: readonly string[], signatureNames: readonly string[]): string[] {
+  const known = new Map<string, string>();
+  for (const name of modelNames) {
+    known.set(name, name);
+    known.set(baseName(name), name);
+  }
+  for (const name of signatureNames) known.set(name, name);
+  const resolved = wanted.map((name) => known.get(name) ?? known.get(baseName(name)));
+  if (resolved.every((name): name is string => name !== undefined)) return resolved;
+  if (wanted.length === 1 && modelNames.length === 1) return [modelNames[0]!];
+  const missing = wanted.filter((_, index) => resolved[index] === undefined);
+  throw new EdgeInferError(
+    'engine/model-invalid',
+    `The manifest's ${kind} ${missing.map((name) => `"${name}"`).join(', ')} are not in the TF.js model, whose ${kind} are ${[...new Set([...signatureNames, ...modelNames])].join(', ')}. Name them as the model does.`,
+    { details: { kind, missing, model: modelNames, signature: signatureNames } },
+  );
 }
 
 export function createTfjsSession(tf: typeof Tf, loaded: LoadedTfjsModel, backendName: string, options: SessionOptions = {}): Session {
-  const modelInputs = loaded.model.inputs.map((input) => input.name);
-  const modelOutputs = loaded.model.outputs.map((output) => output.name);
+  const modelInputs = loaded.kind === 'layers' ? loaded.model.inputNames : loaded.model.inputs.map((input) => input.name);
+  const modelOutputs = loaded.kind === 'layers' ? loaded.model.outputNames : loaded.model.outputs.map((output) => output.name);
+  const signature = loaded.kind === 'graph' ? (loaded.model.modelSignature as { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> } | undefined) : undefined;
   const inputNames = options.ioNames?.inputs ?? modelInputs;
   const outputNames = options.ioNames?.outputs ?? modelOutputs;
-  const expectedShapes = loaded.model.inputs.map((input) => (input.shape ?? []) as (number | null)[]);
+  const modelInputFor = resolveNames('inputs', inputNames, modelInputs, Object.keys(signature?.inputs ?? {}));
+  const modelOutputFor = resolveNames('outputs', outputNames, modelOutputs, Object.keys(signature?.outputs ?? {}));
+  const expectedShapes = new Map(loaded.model.inputs.map((input, index) => [modelInputs[index]!, (input.shape ?? []) as (number | null)[]]));
+  let useAsync = loaded.kind === 'graph' && loaded.needsAsync;
   let disposed = false;
+
+  /** The model's outputs in the order of `outputNames`, whichever way TF.js had to run. */
+  async function execute(inputs: Tf.Tensor[]): Promise<Tf.Tensor[]> {
+    if (loaded.kind === 'layers') {
+      const byModelOrder = loaded.model.inputNames.map((name) => inputs[modelInputFor.indexOf(name)]!);
+      const result = loaded.model.predict(byModelOrder.length === 1 ? byModelOrder[0]! : byModelOrder);
+      const all = Array.isArray(result) ? result : [result];
+      return modelOutputFor.map((name) => all[loaded.model.outputNames.indexOf(name)]!);
+    }
+    const feeds: Tf.NamedTensorMap = Object.fromEntries(modelInputFor.map((name, index) => [name, inputs[index]!]));
+    if (!useAsync) {
+      try {
+        const result = loaded.model.execute(feeds, modelOutputFor);
+        return Array.isArray(result) ? result : [result];
+      } catch (error) {
+        // Graphs whose dynamic ops the op scan does not know still say so in the error.
+        if (!/executeAsync/.test((error as Error)?.message ?? '')) throw error;
+        useAsync = true;
+      }
+    }
+    const result = await loaded.model.executeAsync(feeds, modelOutputFor);
+    return Array.isArray(result) ? result : [result];
+  }
+
   return {
     inputNames,
     outputNames,
     async run(feeds: NamedTensors) {
       if (disposed) throw new EdgeInferError('engine/disposed', 'This session was disposed.');
       if (tf.getBackend() !== backendName) await tf.setBackend(backendName);
-      const outputs = tf.tidy(() => {
+      const created: Tf.Tensor[] = [];
+      let outputs: Tf.Tensor[] = [];
+      try {
         const inputs = inputNames.map((name, index) => {
           const feed = feeds[name];
           if (!feed) throw new EdgeInferError('engine/input-name', `Missing input "${name}".`, { details: { name } });
-          return adaptLayout(tf, toTfTensor(tf, feed), expectedShapes[index] ?? []);
+          const tensor = toTfTensor(tf, feed, name);
+          created.push(tensor);
+          const adapted = loaded.kind === 'layers' ? adaptLayout(tf, tensor, expectedShapes.get(modelInputFor[index]!) ?? []) : tensor;
+          if (adapted !== tensor) created.push(adapted);
+          return adapted;
         });
-        const result = loaded.kind === 'layers' ? loaded.model.predict(inputs.length === 1 ? inputs[0]! : inputs) : loaded.model.execute(inputs.length === 1 ? inputs[0]! : inputs);
-        return Array.isArray(result) ? result : [result as Tf.Tensor];
-      });
-      try {
+        outputs = await execute(inputs);
         const named: NamedTensors = {};
-        for (const [index, output] of outputs.entries()) {
-          const data = await output.data();
-          const name = outputNames[index] ?? `output_${index}`;
-          named[name] = output.dtype === 'int32' ? { dtype: 'int32', dims: output.shape, data: data as Int32Array } : { dtype: 'float32', dims: output.shape, data: data as Float32Array };
-        }
+        for (const [index, name] of outputNames.entries()) named[name] = await fromTfTensor(outputs[index]!, name);
         return named;
       } finally {
-        tf.dispose(outputs);
+        tf.dispose([...created, ...outputs]);
       }
     },
     async dispose() {

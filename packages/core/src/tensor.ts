@@ -57,7 +57,7 @@ export function arrayTypeOf(dtype: TensorDtype): (typeof ARRAY_TYPE_BY_DTYPE)[Te
 /** Zero-filled data of a dtype ('' for strings). */
 export function allocateTensorData<D extends TensorDtype>(dtype: D, length: number): TensorDataByDtype[D] {
   if (dtype === 'string') return Array.from({ length }, () => '') as TensorDataByDtype[D];
-  const ArrayType = ARRAY_TYPE_BY_DTYPE[dtype] as new (length: number) => TensorDataByDtype[D];
+  const ArrayType = ARRAY_TYPE_BY_DTYPE[dtype] as unknown as new (length: number) => TensorDataByDtype[D];
   return new ArrayType(length);
 }
 

@@ -101,7 +101,7 @@ function resolveRef(ref: string, modelId?: string): { manifestUrl: string; model
 }
 
 function inputBuffers(feeds: NamedTensors): ArrayBuffer[] {
-  return [...new Set(Object.values(feeds).map((tensor) => tensor.data.buffer).filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer))];
+  return [...new Set(Object.values(feeds).map((tensor) => (ArrayBuffer.isView(tensor.data) ? tensor.data.buffer : undefined)).filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer))];
 }
 
 export function createEngineClient(options: EngineClientOptions): Engine {

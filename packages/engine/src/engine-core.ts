@@ -1,18 +1,22 @@
 import {
+  DEFAULT_PROBE_TOLERANCE,
   EdgeInferError,
   backendId,
   isEdgeInferError,
+  parseProbe,
   type Backend,
   type Capability,
+  type ManifestVariant,
   type NamedTensors,
+  type Probe,
+  type ProbeTolerance,
   type Session,
-  type TensorSpec,
 } from '@edgeinfer/core';
 import { bareOptionsOf, type BareModelOptions, type LoadProgress, type Loader, type ResolvedModel, type DecryptionKey, type Channel } from '@edgeinfer/loader';
 import { validateInputs } from './input-validation.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
 import { rankCandidates, type Candidate } from './selection.js';
-import { warmupFeeds, hasNonFinite } from './warmup.js';
+import { checkSession, warmupFeeds } from './warmup.js';
 import { describeTrial, deviceKey, readWinner, rememberWinner, timeSession, trialCandidates, type TrialResult } from './benchmark-selection.js';
 
 const TRIAL_RUNS = 5;
@@ -85,7 +89,22 @@ const describeError = (error: unknown) =>
   isEdgeInferError(error) ? { code: error.code, message: error.message } : { code: 'engine/backend-failed', message: (error as Error)?.message ?? String(error) };
 
 /** Errors that are the caller's, not the backend's: no fallback would fix them. */
-const CALLER_ERRORS = new Set(['engine/input-name', 'engine/input-dtype', 'engine/input-shape', 'loader/aborted', 'loader/decrypt', 'loader/integrity', 'loader/quota', 'loader/offline', 'loader/model-not-found', 'loader/revoked', 'loader/http-status', 'loader/not-a-model', 'loader/size-mismatch', 'loader/network', 'core/invalid-manifest']);
+const CALLER_ERRORS = new Set(['engine/input-name', 'engine/input-dtype', 'engine/input-shape', 'loader/aborted', 'loader/decrypt', 'loader/integrity', 'loader/quota', 'loader/offline', 'loader/model-not-found', 'loader/revoked', 'loader/http-status', 'loader/not-a-model', 'loader/size-mismatch', 'loader/network', 'core/invalid-manifest', 'core/invalid-probe']);
+
+/**
+ * The variant as the loader should fetch it: the probe file rides with the model files (downloaded,
+ * verified and cached like them). An encrypted variant keeps its one file; its probe (never secret:
+ * it is a test input) is fetched as a variant of its own.
+ */
+function probeFetchPlan(resolved: ResolvedModel, variantName: string, variant: ManifestVariant): { resolved: ResolvedModel; variant: string; separate: boolean } | undefined {
+  const probe = variant.probe;
+  if (!probe) return undefined;
+  const file = { path: probe.path, size: probe.size, sha256: probe.sha256 };
+  const separate = Boolean(variant.encryption);
+  const name = separate ? `${variantName}#probe` : variantName;
+  const entry: ManifestVariant = separate ? { format: variant.format, dtype: variant.dtype, files: [file] } : { ...variant, files: [...variant.files, file] };
+  return { resolved: { ...resolved, versionEntry: { ...resolved.versionEntry, variants: { ...resolved.versionEntry.variants, [name]: entry } } }, variant: name, separate };
+}
 
 export function createEngineCore(options: EngineCoreOptions): EngineCore {
   let capabilities: Promise<Map<Backend, Capability>> | undefined;
@@ -109,12 +128,24 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     onProgress?: (progress: LoadProgress) => void,
     signal?: AbortSignal,
   ) {
-    const files = await options.loader.fetchVariant(resolved, {
-      variant: candidate.variant,
+    const fetchOptions = {
       ...(onProgress ? { onProgress } : {}),
       ...(signal ? { signal } : {}),
       ...(request.decryptionKey ? { decryptionKey: request.decryptionKey } : {}),
-    });
+    };
+    const plan = probeFetchPlan(resolved, candidate.variant, candidate.variantEntry);
+    let files = await options.loader.fetchVariant(plan && !plan.separate ? plan.resolved : resolved, { variant: candidate.variant, ...fetchOptions });
+    let probe: { probe: Probe; tolerance: ProbeTolerance } | undefined;
+    if (plan) {
+      const probeFile = candidate.variantEntry.probe!;
+      const probeFiles = plan.separate ? await options.loader.fetchVariant(plan.resolved, { variant: plan.variant, ...fetchOptions }) : files;
+      const parsed = parseProbe(probeFiles.files[probeFile.path]!);
+      probe = { probe: parsed, tolerance: probeFile.tolerance ?? parsed.tolerance ?? DEFAULT_PROBE_TOLERANCE };
+      if (!plan.separate) {
+        const { [probeFile.path]: _probeBytes, ...modelFiles } = files.files;
+        files = { ...files, files: modelFiles };
+      }
+    }
     const version = resolved.versionEntry;
     const compileStarted = performance.now();
     const session = await candidate.backend.load(
@@ -123,13 +154,14 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     );
     const compileMs = performance.now() - compileStarted;
     const warmupStarted = performance.now();
+    let check: Awaited<ReturnType<typeof checkSession>>;
     try {
-      await checkRun(session, version.inputs, backendId(candidate.backend));
+      check = await checkSession(session, version.inputs, backendId(candidate.backend), probe);
     } catch (error) {
       await session.dispose().catch(() => undefined);
       throw error;
     }
-    return { session, files, compileMs, warmupMs: performance.now() - warmupStarted };
+    return { session, files, compileMs, warmupMs: performance.now() - warmupStarted, check, feeds: probe?.probe.inputs ?? warmupFeeds(version.inputs) };
   }
 
   async function load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
@@ -213,7 +245,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       for (const candidate of trial) {
         const opened = await tryOpen(candidate);
         if (!opened) continue;
-        const p50Ms = await timeSession(opened.session, warmupFeeds(resolved.versionEntry.inputs), TRIAL_RUNS);
+        const p50Ms = await timeSession(opened.session, opened.feeds, TRIAL_RUNS).catch(() => Number.POSITIVE_INFINITY);
         results.push({ backend: backendId(candidate.backend), variant: candidate.variant, p50Ms });
         if (!best || p50Ms < best.p50Ms) {
           await best?.opened.session.dispose();
@@ -322,17 +354,6 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       await Promise.all([...models.keys()].map(dispose));
     },
   };
-}
-
-/** A first run on zeros: catches kernels that fail or produce NaN before the app's first request. */
-async function checkRun(session: Session, inputs: readonly TensorSpec[], backend: string): Promise<void> {
-  const outputs = await session.run(warmupFeeds(inputs));
-  const bad = Object.entries(outputs).find(([, tensor]) => hasNonFinite(tensor));
-  if (bad) {
-    throw new EdgeInferError('engine/backend-failed', `${backend} produced NaN or Infinity in "${bad[0]}" on a check run; its kernels cannot be trusted here.`, {
-      details: { backend, output: bad[0] },
-    });
-  }
 }
 
 function buildInfo(

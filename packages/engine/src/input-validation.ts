@@ -23,7 +23,7 @@ export function validateInputs(feeds: NamedTensors, specs: readonly TensorSpec[]
       });
     }
     const shapeMatches =
-      tensor.dims.length === spec.shape.length && spec.shape.every((dim, index) => typeof dim === 'string' || dim === tensor.dims[index]) && tensor.dims.every((dim) => Number.isInteger(dim) && dim > 0);
+      tensor.dims.length === spec.shape.length && spec.shape.every((dim, index) => typeof dim === 'string' || dim === tensor.dims[index]) && tensor.dims.every((dim) => Number.isInteger(dim) && dim >= 0);
     if (!shapeMatches) {
       throw new EdgeInferError('engine/input-shape', `Input "${spec.name}" must have shape [${spec.shape.join(', ')}], got [${tensor.dims.join(', ')}].`, {
         details: { name: spec.name, expected: [...spec.shape], actual: [...tensor.dims] },
