@@ -1,6 +1,6 @@
 import { EdgeInferError, type Backend, type Capability, type ModelFiles, type SessionOptions } from '@edgeinfer/core';
 import type * as Ort from 'onnxruntime-web';
-import { createOrtSession, type GpuErrorWatch } from './ort-session.js';
+import { createOrtSession, deviceLostError, type GpuErrorWatch } from './ort-session.js';
 import { probeWebGpu } from './webgpu-probe.js';
 
 type OrtModule = typeof Ort;
@@ -63,47 +63,52 @@ function sessionError(error: unknown, backend: string): EdgeInferError {
   });
 }
 
+const deviceWatches = new WeakMap<GPUDevice, GpuErrorWatch>();
+
+/** One watch per device: uncaptured errors (outside a run's error scopes) and loss. */
 function watchDevice(device: GPUDevice): GpuErrorWatch {
+  let watch = deviceWatches.get(device);
+  if (watch) return watch;
   const errors: string[] = [];
   let lost: string | undefined;
+  // addEventListener, not onuncapturederror: onnxruntime-web owns that handler on its device.
   device.addEventListener('uncapturederror', (event) => errors.push((event as GPUUncapturedErrorEvent).error.message));
   void device.lost.then((info) => {
     lost = `${info.reason}: ${info.message}`;
   });
-  return {
+  watch = {
+    device,
     takeErrors: () => errors.splice(0),
     get lost() {
       return lost;
     },
   };
+  deviceWatches.set(device, watch);
+  // Fault specs destroy the device the sessions really run on.
+  (globalThis as { __edgeinferGpuDevice?: GPUDevice }).__edgeinferGpuDevice = device;
+  return watch;
 }
 
-let gpuWatch: Promise<GpuErrorWatch> | undefined;
+/** Refuses early when there is no adapter; the device itself is onnxruntime-web's (see ortWebGpuDevice). */
+async function prepareWebGpu(ort: OrtModule): Promise<void> {
+  const probe = await probeWebGpu();
+  if (!probe.gpuAdapter) throw new EdgeInferError('engine/backend-unavailable', probe.reason ?? 'No WebGPU adapter.');
+  if (!ort.env.webgpu.powerPreference) ort.env.webgpu.powerPreference = 'high-performance';
+}
 
 /**
- * We create the GPUDevice ourselves and hand it to onnxruntime-web, so we can watch it: a shader
- * that fails validation yields all-zero outputs with no exception, only an uncaptured error.
+ * onnxruntime-web requests its own GPUDevice when its WebGPU backend initialises and publishes it
+ * as env.webgpu.device (JSEP's initialize() redefines the property; the native WebGPU EP sets it from
+ * webgpuInit), replacing any device assigned before. A device we created would be watched in vain
+ * (measured: ORT's device logged 10 validation errors, ours 0), so the device is read after the
+ * first session exists, from whichever onnxruntime-web build the webgpu backend loaded.
  */
-async function prepareWebGpu(ort: OrtModule): Promise<GpuErrorWatch> {
-  gpuWatch ??= (async () => {
-    const probe = await probeWebGpu();
-    if (!probe.gpuAdapter) throw new EdgeInferError('engine/backend-unavailable', probe.reason ?? 'No WebGPU adapter.');
-    const adapter = probe.gpuAdapter;
-    const device = await adapter.requestDevice({
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: adapter.limits.maxBufferSize,
-      },
-      requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [],
-    });
-    ort.env.webgpu.device = device;
-    (globalThis as { __edgeinferGpuDevice?: GPUDevice }).__edgeinferGpuDevice = device;
-    return watchDevice(device);
-  })();
-  return gpuWatch;
+async function ortWebGpuDevice(ort: OrtModule): Promise<GpuErrorWatch> {
+  const device = await Promise.resolve((ort.env.webgpu as { device?: GPUDevice | Promise<GPUDevice> }).device);
+  if (!device || typeof device.pushErrorScope !== 'function') {
+    throw new EdgeInferError('engine/backend-failed', 'onnxruntime-web created a WebGPU session but exposes no GPUDevice in env.webgpu.device, so its errors cannot be watched.');
+  }
+  return watchDevice(device);
 }
 
 export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend {
@@ -116,17 +121,25 @@ export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend
     supports: (format, dtype) => format === 'onnx' && (dtype === 'float32' || dtype === 'float16'),
     async load(files: ModelFiles, _sessionOptions?: SessionOptions) {
       const ort = await loadOrt(options);
-      const watch = await prepareWebGpu(ort);
-      if (watch.lost) throw new EdgeInferError('engine/backend-failed', `The WebGPU device was lost: ${watch.lost}`);
+      await prepareWebGpu(ort);
+      let session: Ort.InferenceSession;
       try {
-        const session = await ort.InferenceSession.create(new Uint8Array(files.files[files.entry]!), {
+        session = await ort.InferenceSession.create(new Uint8Array(files.files[files.entry]!), {
           executionProviders: ['webgpu'],
           graphOptimizationLevel: 'all',
         });
-        return createOrtSession(ort, session, watch);
       } catch (error) {
         throw sessionError(error, 'webgpu');
       }
+      const watch = await ortWebGpuDevice(ort).catch(async (error: unknown) => {
+        await session.release().catch(() => undefined);
+        throw error;
+      });
+      if (watch.lost) {
+        await session.release().catch(() => undefined);
+        throw deviceLostError(watch.lost);
+      }
+      return createOrtSession(ort, session, watch);
     },
   };
 }
