@@ -27,6 +27,8 @@ export interface ManifestVariant {
   readonly files: readonly ManifestFile[];
   readonly encryption?: VariantEncryption;
   readonly probe?: VariantProbe;
+  /** Made by the quantizer from another variant of the same version; its report is a file beside the model. */
+  readonly quantization?: { readonly from: string; readonly report: ManifestFile };
 }
 
 /** A dim is a fixed size, or a name for a dynamic one (e.g. "batch"). */
@@ -66,10 +68,14 @@ export interface ManifestModel {
     readonly canary?: { readonly version: string; readonly percent: number };
   };
   readonly revoked?: readonly string[];
+  /** Earlier stable versions, oldest first (written by `edgeinfer-models promote`): where `rollback` goes back to. */
+  readonly stableHistory?: readonly string[];
   readonly versions: Readonly<Record<string, ManifestVersion>>;
 }
 
 export interface Manifest {
+  /** The JSON Schema of this file, for editors (the schema ships with @edgeinfer/models). */
+  readonly $schema?: string;
   readonly schemaVersion: 1;
   readonly models: Readonly<Record<string, ManifestModel>>;
 }
@@ -152,6 +158,7 @@ const variant = object(
     dtype: oneOf('float32', 'float16', 'int8', 'uint8'),
     files: arrayOf(object({ path: string, size: numberIn(0, Number.MAX_SAFE_INTEGER, { integer: true }), sha256 }), { nonEmpty: true }),
     encryption: object({ algorithm: oneOf('AES-GCM'), iv: string }),
+    quantization: object({ from: string, report: object({ path: string, size: numberIn(0, Number.MAX_SAFE_INTEGER, { integer: true }), sha256 }) }),
     probe: object(
       {
         path: string,
@@ -162,7 +169,7 @@ const variant = object(
       ['tolerance'],
     ),
   },
-  ['encryption', 'probe'],
+  ['encryption', 'probe', 'quantization'],
 );
 
 const preprocessing = object(
@@ -199,17 +206,22 @@ const model = object(
     labels: arrayOf(string, { nonEmpty: true }),
     channels: object({ stable: string, canary: object({ version: string, percent: numberIn(0, 100) }) }, ['canary']),
     revoked: arrayOf(string),
+    stableHistory: arrayOf(string),
     versions: recordOf(version),
   },
-  ['labels', 'revoked'],
+  ['labels', 'revoked', 'stableHistory'],
 );
 
-const manifestShape = object({
-  schemaVersion: (value, path) => {
-    if (value !== 1) fail(path, `expected 1, got ${JSON.stringify(value)}`);
+const manifestShape = object(
+  {
+    $schema: string,
+    schemaVersion: (value, path) => {
+      if (value !== 1) fail(path, `expected 1, got ${JSON.stringify(value)}`);
+    },
+    models: recordOf(model),
   },
-  models: recordOf(model),
-});
+  ['$schema'],
+);
 
 /** Validates untrusted JSON and returns it typed; the error names the exact path that is wrong. */
 export function parseManifest(json: unknown): Manifest {
@@ -223,6 +235,9 @@ export function parseManifest(json: unknown): Manifest {
       fail(`${path}.channels.canary.version`, `version "${entry.channels.canary.version}" is not in versions`);
     }
     if (entry.revoked?.includes(entry.channels.stable)) fail(`${path}.channels.stable`, `version "${entry.channels.stable}" is revoked`);
+    entry.stableHistory?.forEach((version, index) => {
+      if (!known(version)) fail(`${path}.stableHistory[${index}]`, `version "${version}" is not in versions`);
+    });
     for (const [versionId, versionEntry] of Object.entries(entry.versions)) {
       for (const [variantId, variant] of Object.entries(versionEntry.variants)) {
         // One IV may encrypt one file only: AES-GCM with a reused IV and key leaks plaintext.
