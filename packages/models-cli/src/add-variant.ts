@@ -27,6 +27,9 @@ export interface AddOptions {
   readonly preprocessing?: Partial<Preprocessing>;
   readonly task?: string;
   readonly notes?: string;
+  /** Publish the inputs / outputs under these names (in order) instead of the model's own (TF.js layer names are often input_1). */
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
   /** Compute the reference probe (default true). */
   readonly probe?: boolean;
   readonly tolerance?: ProbeTolerance;
@@ -84,7 +87,7 @@ export async function addVariant(options: AddOptions): Promise<AddResult> {
     files = [target];
   }
 
-  const described = describeModelFiles(files);
+  const described = renamed(describeModelFiles(files), options);
   const variantName = options.variant ?? defaultVariantName(described.format, described.dtype);
   if (existingVersion?.variants[variantName]) {
     throw refused(`Version ${options.version} of "${options.model}" already has a variant "${variantName}". Published files are immutable (devices cache them by hash): add a new version, or another --variant name.`, {
@@ -158,6 +161,15 @@ function mergePreprocessing(base: Preprocessing | undefined, given: Partial<Prep
   // One mean/std value for a 3-channel input applies to every channel.
   const perChannel = (values: readonly number[] | undefined, fallback: number) => (values && values.length === 1 && merged.channels === 3 ? [values[0]!, values[0]!, values[0]!] : (values ?? Array<number>(merged.channels).fill(fallback)));
   return { ...merged, mean: perChannel(merged.mean, 0), std: perChannel(merged.std, 1) };
+}
+
+function renamed(described: ReturnType<typeof describeModelFiles>, options: AddOptions) {
+  const rename = (specs: TensorSpec[], names: readonly string[] | undefined, kind: string) => {
+    if (!names) return specs;
+    if (names.length !== specs.length) throw invalidInput(`--${kind}-names gives ${names.length} name(s); the model has ${specs.length} ${kind}(s).`);
+    return specs.map((spec, index) => ({ ...spec, name: names[index]! }));
+  };
+  return { ...described, inputs: rename(described.inputs, options.inputNames, 'input'), outputs: rename(described.outputs, options.outputNames, 'output') };
 }
 
 /** An image classifier with a rank-4 input gets preprocessing from its shape (pixels in [0, 1]) unless told otherwise. */

@@ -22,6 +22,7 @@ const USAGE = `Usage: edgeinfer-models <command> [options]     (--manifest <file
       --labels <a,b,c | @file>                   class names (a .json array or one per line)
       --preprocessing <json | @file>             e.g. '{"width":28,"height":28,"channels":1,"layout":"NCHW","mean":[0.286],"std":[0.353]}'
       --mean <a,b,c> --std <a,b,c> [--invert]    or just the normalisation (size and layout from the input shape)
+      --input-names <a,b> --output-names <a,b>   publish the I/O under these names (TF.js names are often input_1)
       --task <task> --notes <text> --no-probe --tolerance <absolute,relative>
   ls [model] [--json]                            versions, their status and variants
   validate [--json]                              schema, files exist, sizes and SHA-256 match, ONNX I/O as declared
@@ -85,6 +86,8 @@ const OPTIONS = {
   notes: { type: 'string' },
   'no-probe': { type: 'boolean', default: false },
   tolerance: { type: 'string' },
+  'input-names': { type: 'string' },
+  'output-names': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -144,6 +147,8 @@ export async function runCli(argv: readonly string[], io: CliIo = consoleIo): Pr
           ...(partial ? { preprocessing: partial } : {}),
           ...(values.task ? { task: values.task } : {}),
           ...(values.notes ? { notes: values.notes } : {}),
+          ...(values['input-names'] ? { inputNames: values['input-names'].split(',') } : {}),
+          ...(values['output-names'] ? { outputNames: values['output-names'].split(',') } : {}),
           probe: !values['no-probe'],
           ...(tolerance ? { tolerance: { absolute: tolerance[0] ?? 0, relative: tolerance[1] ?? 0 } } : {}),
           log: io.out,

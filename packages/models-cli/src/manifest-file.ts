@@ -39,7 +39,10 @@ export function manifestText(manifest: EditableManifest): string {
 /** The same key order in every manifest the CLI writes, whatever order the commands set them in. */
 function orderModel(model: EditableManifest['models'][string]): EditableManifest['models'][string] {
   const { task, labels, channels, revoked, stableHistory, versions, ...rest } = model;
-  return { task, ...(labels ? { labels } : {}), channels, ...(revoked ? { revoked } : {}), ...(stableHistory ? { stableHistory } : {}), versions, ...rest };
+  const ordered = Object.fromEntries(
+    Object.entries(versions ?? {}).map(([id, { inputs, outputs, preprocessing, variants, notes, ...more }]) => [id, { inputs, outputs, ...(preprocessing ? { preprocessing } : {}), variants, ...(notes ? { notes } : {}), ...more }]),
+  );
+  return { task, ...(labels ? { labels } : {}), channels, ...(revoked ? { revoked } : {}), ...(stableHistory ? { stableHistory } : {}), versions: ordered as typeof versions, ...rest };
 }
 
 /** Refuses a manifest the schema or the cross-field checks reject, naming the field. */
