@@ -3,10 +3,13 @@ import rateLimit from '@fastify/rate-limit';
 import { EdgeInferError, isEdgeInferError, type ErrorCode } from '@edgeinfer/core';
 import { validateBatch } from '@edgeinfer/telemetry/schema';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { DEFAULT_CARDINALITY_LIMITS, createCardinalityLimiter, type CardinalityLimits } from './cardinality-limiter.js';
 import { registerDashboard } from './dashboard.js';
 import { createCollectorMetrics } from './metrics.js';
+import { pageStats, parseStatsPage } from './stats-page.js';
 import { parseStatsQuery } from './stats-query.js';
 import type { CollectorStorage } from './storage.js';
+import { DEFAULT_FUTURE_MS, checkTsWindow, type TsWindow } from './ts-window.js';
 
 export interface CollectorOptions {
   readonly storage: CollectorStorage;
@@ -24,6 +27,12 @@ export interface CollectorOptions {
   readonly rollupIntervalMs?: number;
   /** A device whose last heartbeat is older than this is shown as stale. Default 2 minutes. */
   readonly staleAfterMs?: number;
+  /** Which event ts are accepted; see TsWindow. Retention also deletes events dated past `futureMs`. */
+  readonly acceptTs?: Partial<TsWindow>;
+  /** Distinct models, versions and devices per app and window; see CardinalityLimits. */
+  readonly cardinality?: Partial<CardinalityLimits>;
+  /** When true, GET /metrics needs the admin token too. Default false (scrapers on a private network). */
+  readonly metricsAuth?: boolean;
   readonly logger?: boolean;
 }
 
@@ -35,6 +44,13 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'collector/rate-limited': 429,
   'collector/not-found': 404,
   'collector/storage': 503,
+  'collector/invalid-timestamp': 400,
+  'collector/cardinality-limit': 429,
+  'collector/query-timeout': 503,
+  'collector/storage-replaced': 503,
+  'collector/storage-full': 503,
+  'collector/storage-read-only': 503,
+  'collector/storage-io': 503,
 };
 
 /** Fastify's own client errors, mapped onto our codes so every 4xx has the same shape. */
@@ -69,9 +85,16 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? 256 * 1024;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit });
   const storage = options.storage;
-  const metrics = createCollectorMetrics();
-  // A Map, not the plain object: a key such as "__proto__" or "constructor" must not name an app.
+  const retentionDays = options.retentionDays ?? 30;
+  const tsWindow: TsWindow = {
+    pastMs: options.acceptTs?.pastMs ?? (retentionDays > 0 ? retentionDays * DAY_MS : Infinity),
+    futureMs: options.acceptTs?.futureMs ?? DEFAULT_FUTURE_MS,
+  };
+  const limits: CardinalityLimits = { ...DEFAULT_CARDINALITY_LIMITS, ...options.cardinality };
   const apps = new Map(Object.entries(options.ingestKeys));
+  const metrics = createCollectorMetrics({ maxSeries: Math.max(500, new Set(apps.values()).size * limits.maxModels * 8) });
+  const cardinality = createCardinalityLimiter(limits, (appName, model) => metrics.forgetModel(appName, model));
+  // (apps above is a Map, not the plain object: a key such as "__proto__" or "constructor" must not name an app.)
   const adminDigest = digest(options.adminToken);
 
   // sendBeacon cannot set a JSON content type without a CORS preflight, so beacons (and the
@@ -88,6 +111,8 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
     else typed = new EdgeInferError('collector/storage', 'The collector failed while handling the request; it was not stored. Retry later.', { cause: error });
     const status = STATUS_BY_CODE[typed.code] ?? 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfterS = typed.details['retryAfterS'];
+    if (typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
     metrics.requestsRejected.inc({ code: typed.code });
     void reply.code(status).send(toErrorBody(typed));
   });
@@ -107,7 +132,8 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
 
   const allowAnyOrigin = async (_request: FastifyRequest, reply: FastifyReply) => {
     // Pages on any origin report to the collector; nothing readable is exposed by an ingest answer.
-    void reply.header('access-control-allow-origin', '*');
+    // Retry-After is exposed so the telemetry client can honour it across origins.
+    void reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'retry-after');
   };
 
   const authenticate = async (request: FastifyRequest) => {
@@ -118,6 +144,11 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
 
   app.register(async (scope) => {
     await scope.register(rateLimit, { global: false });
+    // Also on answers the rate limiter or the error handler produced before the route's hooks ran.
+    scope.addHook('onSend', async (request, reply, payload) => {
+      if (request.url.startsWith('/v1/events')) void reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'retry-after');
+      return payload;
+    });
 
     scope.options('/v1/events', async (_request, reply) => {
       void reply
@@ -153,7 +184,25 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
           });
         }
         const events = checked.value.events;
-        const result = await storage.insertBatch(appName, events, Date.now());
+        const now = Date.now();
+        const outside = checkTsWindow(events, now, tsWindow);
+        if (outside !== null) {
+          stopTimer({ outcome: 'invalid' });
+          throw outside;
+        }
+        const overLimit = cardinality.check(appName, events, now);
+        if (overLimit !== null) {
+          stopTimer({ outcome: 'limited' });
+          throw overLimit;
+        }
+        let result: Awaited<ReturnType<CollectorStorage['insertBatch']>>;
+        try {
+          result = await storage.insertBatch(appName, events, now);
+        } catch (error) {
+          stopTimer({ outcome: 'failed' });
+          throw error;
+        }
+        cardinality.admit(appName, events, now);
         stopTimer({ outcome: 'stored' });
         // Counted after the commit: metrics never show events the database does not have.
         const acceptedByType = new Map<string, number>();
@@ -169,7 +218,11 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
     );
   });
 
-  app.get('/v1/stats', { preHandler: requireAdmin }, async (request) => storage.stats(parseStatsQuery(request.query as Record<string, unknown>, Date.now())));
+  app.get('/v1/stats', { preHandler: requireAdmin }, async (request) => {
+    const { page, rest } = parseStatsPage(request.query as Record<string, unknown>);
+    const result = await storage.stats(parseStatsQuery(rest, Date.now()));
+    return page === null ? result : pageStats(result, page);
+  });
 
   app.get('/v1/devices', { preHandler: requireAdmin }, async (request) => {
     const query = request.query as Record<string, unknown>;
@@ -179,7 +232,7 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
     return { now, staleAfterMs, devices: devices.map((device) => ({ ...device, alive: now - device.lastSeen <= staleAfterMs })) };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { preHandler: options.metricsAuth === true ? requireAdmin : [] }, async (_request, reply) => {
     const body = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(body);
   });
@@ -191,29 +244,30 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
       await storage.ping();
       return { ok: true, storage: storage.kind };
     } catch (cause) {
-      return reply.code(503).send({ code: 'collector/storage', message: `The database is not reachable: ${cause instanceof Error ? cause.message : String(cause)}` });
+      // Not ready means "do not send me events": a load balancer takes this process out.
+      const typed = isEdgeInferError(cause) ? cause : new EdgeInferError('collector/storage', `The database is not reachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      return reply.code(503).send(toErrorBody(typed));
     }
   });
 
   registerDashboard(app);
 
-  const retentionDays = options.retentionDays ?? 30;
   let retentionTimer: ReturnType<typeof setInterval> | undefined;
   const runRetention = async () => {
     try {
-      const deleted = await storage.deleteOlderThan(Date.now() - retentionDays * DAY_MS);
-      if (deleted > 0) app.log.info({ deleted }, 'retention removed old events');
+      const now = Date.now();
+      // Events dated past the accepted window (stored before it existed, or by a collector with a fast clock) go too.
+      const deleted = await storage.deleteOlderThan(retentionDays > 0 ? now - retentionDays * DAY_MS : Number.MIN_SAFE_INTEGER, now + tsWindow.futureMs);
+      if (deleted > 0) app.log.info({ deleted }, 'retention removed old and future-dated events');
     } catch (error) {
       app.log.error({ err: error }, 'retention failed; it runs again in an hour');
     }
   };
-  if (retentionDays > 0) {
-    app.addHook('onReady', async () => {
-      await runRetention();
-      retentionTimer = setInterval(() => void runRetention(), RETENTION_INTERVAL_MS);
-      retentionTimer.unref();
-    });
-  }
+  app.addHook('onReady', async () => {
+    await runRetention();
+    retentionTimer = setInterval(() => void runRetention(), RETENTION_INTERVAL_MS);
+    retentionTimer.unref();
+  });
 
   // Folds events into rollups in small steps until caught up, yielding between steps so ingest
   // requests are served in between, then waits for the next tick.

@@ -1,7 +1,13 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Label values come from untrusted events; past this many combinations they collapse into "other". */
-const MAX_SERIES = 500;
+/**
+ * Label values come from untrusted events. Only models the cardinality limit admitted reach here
+ * (stored events), and a model's series are removed when it leaves the limit's window, so junk
+ * ids cannot keep places that real traffic needs. Backends are free text too: a model keeps this
+ * many; past that, and past the hard cap, observations go to "other".
+ */
+const MAX_BACKENDS_PER_MODEL = 8;
+const DEFAULT_MAX_SERIES = 5000;
 
 export interface CollectorMetrics {
   readonly registry: Registry;
@@ -12,10 +18,13 @@ export interface CollectorMetrics {
   readonly rollupEvents: Counter;
   readonly rollupFailures: Counter;
   observeInference(app: string, model: string, backend: string, durationMs: number): void;
+  /** Removes a model's series (it left the cardinality window). */
+  forgetModel(app: string, model: string): void;
 }
 
 /** A registry per collector, so two collectors in one process (tests) never share counters. */
-export function createCollectorMetrics(): CollectorMetrics {
+export function createCollectorMetrics(options: { readonly maxSeries?: number } = {}): CollectorMetrics {
+  const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'edgeinfer_collector_' });
   const inferenceMs = new Histogram({
@@ -27,6 +36,7 @@ export function createCollectorMetrics(): CollectorMetrics {
   });
   // Children cached per label set: prom-client hashes the labels on every call otherwise.
   const children = new Map<string, ReturnType<typeof inferenceMs.labels>>();
+  const backendsByModel = new Map<string, Set<string>>();
   return {
     registry,
     eventsAccepted: new Counter({ name: 'edgeinfer_collector_events_accepted_total', help: 'Events stored, by app and type.', labelNames: ['app', 'type'] as const, registers: [registry] }),
@@ -45,10 +55,26 @@ export function createCollectorMetrics(): CollectorMetrics {
       const key = `${app}\u0000${model}\u0000${backend}`;
       let child = children.get(key);
       if (child === undefined) {
-        child = children.size < MAX_SERIES ? inferenceMs.labels(app, model, backend) : inferenceMs.labels(app, 'other', 'other');
-        if (children.size < MAX_SERIES) children.set(key, child);
+        const modelKey = `${app}\u0000${model}`;
+        const backends = backendsByModel.get(modelKey) ?? new Set<string>();
+        if (children.size >= maxSeries || backends.size >= MAX_BACKENDS_PER_MODEL) {
+          inferenceMs.labels(app, 'other', 'other').observe(durationMs);
+          return;
+        }
+        child = inferenceMs.labels(app, model, backend);
+        children.set(key, child);
+        backends.add(backend);
+        backendsByModel.set(modelKey, backends);
       }
       child.observe(durationMs);
+    },
+    forgetModel(app, model) {
+      const modelKey = `${app}\u0000${model}`;
+      for (const backend of backendsByModel.get(modelKey) ?? []) {
+        inferenceMs.remove(app, model, backend);
+        children.delete(`${modelKey}\u0000${backend}`);
+      }
+      backendsByModel.delete(modelKey);
     },
   };
 }

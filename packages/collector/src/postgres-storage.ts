@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { EdgeInferError } from '@edgeinfer/core';
+import { EdgeInferError, type ErrorCode } from '@edgeinfer/core';
+import { connectWithRetry } from './postgres-connect.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from './migrations.js';
 import {
@@ -28,6 +29,12 @@ export interface PostgresStorageOptions {
   readonly connectionString: string;
   /** Connections per collector process. Default 10. */
   readonly maxConnections?: number;
+  /** statement_timeout for stats and devices queries; past it they fail with collector/query-timeout. Default 30 s. */
+  readonly queryTimeoutMs?: number;
+  /** Keep retrying the first connection (server starting, network not up yet) for this long, with back-off. Default 0: fail at once. */
+  readonly connectRetryMs?: number;
+  /** Told about each failed attempt that will be retried. */
+  readonly onConnectRetry?: (attempt: number, delayMs: number, cause: Error) => void;
 }
 
 /** Any numbers would do; they only have to be the same in every collector process. */
@@ -67,8 +74,19 @@ const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
 
 const placeholder = (index: number) => `$${index}`;
 
+/** SQLSTATEs an operator acts on differently (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const CODE_BY_SQLSTATE: Record<string, ErrorCode> = {
+  '57014': 'collector/query-timeout',
+  '53100': 'collector/storage-full',
+  '25006': 'collector/storage-read-only',
+  '58030': 'collector/storage-io',
+};
+
 function storageError(action: string, cause: unknown): EdgeInferError {
-  return new EdgeInferError('collector/storage', `PostgreSQL could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  if (cause instanceof EdgeInferError) return cause;
+  const sqlState = (cause as { code?: unknown } | null)?.code;
+  const code = (typeof sqlState === 'string' ? CODE_BY_SQLSTATE[sqlState] : undefined) ?? 'collector/storage';
+  return new EdgeInferError(code, `PostgreSQL could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, details: typeof sqlState === 'string' ? { sqlState } : {} });
 }
 
 /**
@@ -80,7 +98,14 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
 
-  const client = await pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await connectWithRetry(() => pool.connect(), { retryMs: options.connectRetryMs ?? 0, ...(options.onConnectRetry === undefined ? {} : { onRetry: options.onConnectRetry }) });
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    throw storageError('connect', cause);
+  }
+  const queryTimeoutMs = Math.max(1, Math.round(options.queryTimeoutMs ?? 30_000));
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
@@ -204,6 +229,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       try {
         // One snapshot for the watermark, the rollups and the raw rows, so nothing counts twice or not at all.
         return await inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+          await client.query(`SET LOCAL statement_timeout = ${queryTimeoutMs}`);
           const plan = statsPlan(query, Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark), placeholder);
           const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
           const raw: RawRow[] = [];
@@ -226,20 +252,32 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
     async devices(since, app) {
       const statement = devicesSql(placeholder, since, app);
-      return devicesFromRows((await pool.query(statement.text, [...statement.params])).rows as Record<string, unknown>[]);
+      try {
+        return await inTransaction('BEGIN READ ONLY', async (client) => {
+          await client.query(`SET LOCAL statement_timeout = ${queryTimeoutMs}`);
+          return devicesFromRows(await rows(client, statement));
+        });
+      } catch (cause) {
+        throw storageError('list devices', cause);
+      }
     },
-    async deleteOlderThan(before) {
+    async deleteOlderThan(before, after = Number.MAX_SAFE_INTEGER) {
       const cutoff = Math.floor(before / MINUTE_MS) * MINUTE_MS;
+      const futureCutoff = Math.ceil(after / MINUTE_MS) * MINUTE_MS;
       // Under the roll-up lock, so no step writes a segment for a minute being deleted.
       return inTransaction('BEGIN', async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK_ID]);
-        await client.query('DELETE FROM rollup_minutes WHERE minute < $1', [cutoff]);
-        await client.query('DELETE FROM rollup_dirty WHERE minute < $1', [cutoff]);
-        return (await client.query('DELETE FROM events WHERE ts < $1', [cutoff])).rowCount ?? 0;
+        await client.query('DELETE FROM rollup_minutes WHERE minute < $1 OR minute >= $2', [cutoff, futureCutoff]);
+        await client.query('DELETE FROM rollup_dirty WHERE minute < $1 OR minute >= $2', [cutoff, futureCutoff]);
+        return (await client.query('DELETE FROM events WHERE ts < $1 OR ts >= $2', [cutoff, futureCutoff])).rowCount ?? 0;
       });
     },
     async ping() {
-      await pool.query('SELECT 1');
+      try {
+        await pool.query('SELECT 1');
+      } catch (cause) {
+        throw storageError('answer a ping', cause);
+      }
     },
     async close() {
       await pool.end();

@@ -1,5 +1,8 @@
 import Database from 'better-sqlite3';
 import { EdgeInferError } from '@edgeinfer/core';
+import { createFileGuard, freeBytesNear, isDiskFault, sqliteErrorCode, sqliteFault } from './sqlite-faults.js';
+import { createQueryPool } from './sqlite-query-pool.js';
+import { bindNumbered, createSqliteReads, sqlitePlaceholder } from './sqlite-reads.js';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from './migrations.js';
 import {
   CLEAR_DIRTY_SQL,
@@ -22,9 +25,8 @@ import {
   type Segment,
 } from './rollup.js';
 import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
-import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
-import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus, type StatsQuery } from './storage.js';
-import { devicesFromRows, devicesSql } from './devices-sql.js';
+import type { RawRow, RollupRow, SqlStatement } from './stats-sql.js';
+import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus, type StatsResult } from './storage.js';
 
 export interface SqliteStorageOptions {
   /** One file holds everything; `:memory:` for throwaway use. */
@@ -34,19 +36,38 @@ export interface SqliteStorageOptions {
    * NORMAL survives a killed process but may lose the last commits on power loss; it is faster.
    */
   readonly synchronous?: 'full' | 'normal';
+  /** Stats and devices queries run on worker threads and fail with collector/query-timeout past this. Default 30 s. */
+  readonly queryTimeoutMs?: number;
+  /** Query threads at most. Default 2. */
+  readonly queryThreads?: number;
+  /** Below this many free bytes on the database's disk, readiness fails before the disk is full. Default 16 MiB. */
+  readonly minFreeBytes?: number;
 }
 
-function storageError(action: string, cause: unknown): EdgeInferError {
-  return new EdgeInferError('collector/storage', `SQLite could not ${action}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+const storageError = sqliteFault;
+
+function openDatabase(options: SqliteStorageOptions): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // Another collector process (or a backup) may hold the write lock briefly.
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (cause) {
+    db?.close();
+    const sqliteCode = (cause as { code?: unknown } | null)?.code;
+    const code = sqliteErrorCode(sqliteCode);
+    throw new EdgeInferError(code === 'collector/storage' ? 'collector/storage-io' : code, `SQLite could not open ${options.path}: ${cause instanceof Error ? cause.message : String(cause)}; check that its directory exists and is writable.`, {
+      cause,
+      details: { path: options.path, ...(typeof sqliteCode === 'string' ? { sqliteCode } : {}) },
+    });
+  }
 }
 
-export function createSqliteStorage(options: SqliteStorageOptions): CollectorStorage {
-  const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  // Another collector process (or a backup) may hold the write lock briefly.
-  db.pragma('busy_timeout = 5000');
-
+function migrate(db: Database.Database): void {
   db.transaction(() => {
     db.exec(MIGRATIONS_TABLE_SQL);
     const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
@@ -56,6 +77,16 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
     }
   }).immediate();
+}
+
+export function createSqliteStorage(options: SqliteStorageOptions): CollectorStorage {
+  const db = openDatabase(options);
+  const guard = createFileGuard(options.path);
+  /** Set for good once the file at the path is not ours: every later write would go to an orphan. */
+  let lost: EdgeInferError | null = null;
+  /** The last disk fault of a write; cleared by the next write that succeeds. */
+  let diskFault: EdgeInferError | null = null;
+  const minFreeBytes = options.minFreeBytes ?? 16 * 1024 * 1024;
 
   // Positional parameters: measurably cheaper to bind than 15 named ones at tens of thousands of rows a second.
   const insert = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (event_id) DO NOTHING`);
@@ -76,9 +107,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     return { accepted, seq, stored };
   });
 
-  // Numbered parameters (?1), as the shared SQL repeats some; better-sqlite3 binds them by name.
-  const placeholder = (index: number) => `?${index}`;
-  const bind = (params: readonly unknown[]) => Object.fromEntries(params.map((value, index) => [index + 1, value]));
+  const placeholder = sqlitePlaceholder;
+  const bind = bindNumbered;
   const all = (statement: SqlStatement) => db.prepare(statement.text).all(bind(statement.params)) as Record<string, unknown>[];
   const allRaw = (statement: SqlStatement) => db.prepare(statement.text).raw().all(bind(statement.params)) as RawRow[];
   const run = (text: string, ...params: unknown[]) => db.prepare(text).run(bind(params));
@@ -141,59 +171,96 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     return 1;
   });
 
-  const readStats = db.transaction((query: StatsQuery) => {
-    const plan = statsPlan(query, Number(db.prepare(ROLLUP_STATE_SQL).pluck().get()), placeholder);
-    const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
-    return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
+  // Reads run on worker threads with their own connections; an in-memory database has no file to share.
+  const inMemory = options.path === ':memory:' || options.path === '';
+  const pool = inMemory ? null : createQueryPool({ path: options.path, timeoutMs: options.queryTimeoutMs ?? 30_000, ...(options.queryThreads === undefined ? {} : { threads: options.queryThreads }) });
+  const localReads = inMemory ? createSqliteReads(db) : null;
+
+  const deleteOutside = db.transaction((cutoff: number, futureCutoff: number) => {
+    run('DELETE FROM rollup_minutes WHERE minute < ?1 OR minute >= ?2', cutoff, futureCutoff);
+    run('DELETE FROM rollup_dirty WHERE minute < ?1 OR minute >= ?2', cutoff, futureCutoff);
+    return run('DELETE FROM events WHERE ts < ?1 OR ts >= ?2', cutoff, futureCutoff).changes;
   });
 
-  const deleteBefore = db.transaction((cutoff: number) => {
-    run('DELETE FROM rollup_minutes WHERE minute < ?1', cutoff);
-    run('DELETE FROM rollup_dirty WHERE minute < ?1', cutoff);
-    return run('DELETE FROM events WHERE ts < ?1', cutoff).changes;
-  });
+  const probe = db.prepare('UPDATE rollup_state SET seq_watermark = seq_watermark WHERE id = 1');
+  const probeWrite = db.transaction(() => probe.run());
+
+  /** Throws (and remembers) when the path no longer names the open file; the open file is copied aside first. */
+  const ensureOwnFile = () => {
+    if (lost !== null) throw lost;
+    const replaced = guard.check();
+    if (replaced === null) return;
+    lost = replaced;
+    // The open (unlinked) database still holds every acknowledged event: copy it next to the path.
+    const rescuePath = `${options.path}.orphaned-${Date.now()}`;
+    (replaced.details as Record<string, unknown>)['rescuePath'] = rescuePath;
+    db.backup(rescuePath).catch(() => ((replaced.details as Record<string, unknown>)['rescuePath'] = null));
+    throw lost;
+  };
+
+  /** Runs a write; a disk fault is remembered so readiness fails until a write succeeds again. */
+  const write = <T>(action: string, work: () => T): T => {
+    ensureOwnFile();
+    try {
+      const result = work();
+      diskFault = null;
+      return result;
+    } catch (cause) {
+      const typed = sqliteFault(action, cause);
+      if (isDiskFault(typed)) diskFault = typed;
+      throw typed;
+    }
+  };
 
   return {
     kind: 'sqlite',
     async insertBatch(app, events, receivedAt) {
-      try {
-        // better-sqlite3 is synchronous: when this returns, the transaction is committed.
-        const { accepted: acceptedIds, seq, stored } = insertAll.immediate(events.map((event) => toEventRow(app, event, receivedAt)));
-        pending.add(seq, stored);
-        return { accepted: acceptedIds.size, duplicates: events.length - acceptedIds.size, acceptedIds };
-      } catch (cause) {
-        throw storageError('store the batch', cause);
-      }
+      // better-sqlite3 is synchronous: when this returns, the transaction is committed.
+      const { accepted: acceptedIds, seq, stored } = write('store the batch', () => insertAll.immediate(events.map((event) => toEventRow(app, event, receivedAt))));
+      // Committed, but into the file at the path? If it was deleted meanwhile, the batch is not acknowledged.
+      ensureOwnFile();
+      pending.add(seq, stored);
+      return { accepted: acceptedIds.size, duplicates: events.length - acceptedIds.size, acceptedIds };
     },
     async stats(query) {
-      try {
-        // One read transaction: the watermark, the rollups and the raw rows are one snapshot.
-        return readStats(query);
-      } catch (cause) {
-        throw storageError('compute stats', cause);
+      if (localReads !== null) {
+        try {
+          return localReads.stats(query);
+        } catch (cause) {
+          throw storageError('compute stats', cause);
+        }
       }
+      return pool!.run<StatsResult>({ kind: 'stats', query });
     },
     async devices(since, app): Promise<DeviceStatus[]> {
-      const statement = devicesSql(() => '?', since, app);
-      return devicesFromRows(db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[]);
+      if (localReads !== null) return localReads.devices(since, app);
+      return pool!.run<DeviceStatus[]>({ kind: 'devices', since, ...(app === undefined ? {} : { app }) });
     },
     async rollUp(options = {}): Promise<RollupProgress> {
-      try {
+      return write('roll up events', () => {
         const events = fold(options.maxEvents ?? DEFAULT_ROLLUP_EVENTS);
         const compacted = compactStep.immediate(options.now ?? Date.now());
         return { events, compacted, idle: events === 0 && compacted === 0 };
-      } catch (cause) {
-        throw storageError('roll up events', cause);
-      }
+      });
     },
-    async deleteOlderThan(before) {
+    async deleteOlderThan(before, after = Number.MAX_SAFE_INTEGER) {
       // Whole minutes, so no rollup is left holding events that are gone.
-      return deleteBefore.immediate(Math.floor(before / MINUTE_MS) * MINUTE_MS);
+      return write('delete old events', () => deleteOutside.immediate(Math.floor(before / MINUTE_MS) * MINUTE_MS, Math.ceil(after / MINUTE_MS) * MINUTE_MS));
     },
     async ping() {
+      ensureOwnFile();
       db.prepare('SELECT 1').get();
+      const free = freeBytesNear(options.path);
+      if (free !== null && free < minFreeBytes && !inMemory) {
+        throw new EdgeInferError('collector/storage-full', `The disk holding ${options.path} has ${free} bytes free, less than the ${minFreeBytes} the collector needs to accept events safely; free some space.`, {
+          details: { freeBytes: free, minFreeBytes },
+        });
+      }
+      // After a disk fault, ready again only once a write really succeeds.
+      if (diskFault !== null) write('write a readiness probe', () => probeWrite.immediate());
     },
     async close() {
+      await pool?.close();
       if (db.open) db.close();
     },
   };

@@ -88,8 +88,13 @@ export interface CollectorStorage {
    * Safe to call from many processes at once.
    */
   rollUp(options?: { readonly maxEvents?: number; readonly now?: number }): Promise<RollupProgress>;
-  /** Deletes events (and their rollups) older than `before`, rounded down to a whole minute; returns how many events. */
-  deleteOlderThan(before: number): Promise<number>;
+  /**
+   * Deletes events (and their rollups) older than `before`, rounded down to a whole minute, and, when
+   * `after` is given, those dated at or past it (rounded up to a whole minute): clocks in the future.
+   * Returns how many events.
+   */
+  deleteOlderThan(before: number, after?: number): Promise<number>;
+  /** Resolves only when the storage can durably accept a batch now (file, disk space, a write after a fault). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

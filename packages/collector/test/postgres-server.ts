@@ -20,7 +20,7 @@ function findBinDir(): string {
   return join(root, newest, 'bin');
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -35,11 +35,11 @@ async function freePort(): Promise<number> {
  * Starts a throwaway PostgreSQL in a temp directory on a free port. initdb refuses to run as root,
  * so as root the server runs as the `postgres` user the Debian package creates.
  */
-export async function startPostgres(settings: Readonly<Record<string, string>> = {}): Promise<PostgresServer> {
+export async function startPostgres(settings: Readonly<Record<string, string>> = {}, options: { readonly port?: number } = {}): Promise<PostgresServer> {
   const bin = findBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-pg-'));
   const dataDir = join(dir, 'data');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     chmodSync(dir, 0o777);
