@@ -86,6 +86,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   let lost: EdgeInferError | null = null;
   /** The last disk fault of a write; cleared by the next write that succeeds. */
   let diskFault: EdgeInferError | null = null;
+  let rescue: Promise<unknown> = Promise.resolve();
   const minFreeBytes = options.minFreeBytes ?? 16 * 1024 * 1024;
 
   // Positional parameters: measurably cheaper to bind than 15 named ones at tens of thousands of rows a second.
@@ -182,8 +183,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     return run('DELETE FROM events WHERE ts < ?1 OR ts >= ?2', cutoff, futureCutoff).changes;
   });
 
-  const probe = db.prepare('UPDATE rollup_state SET seq_watermark = seq_watermark WHERE id = 1');
-  const probeWrite = db.transaction(() => probe.run());
+  // A write that really changes a page: SQLite skips writing a row overwritten with the same bytes.
+  // user_version is not used by the collector (migrations are in schema_migrations).
+  const probeWrite = db.transaction(() => db.pragma(`user_version = ${((db.pragma('user_version', { simple: true }) as number) + 1) % 1_000_000}`));
 
   /** Throws (and remembers) when the path no longer names the open file; the open file is copied aside first. */
   const ensureOwnFile = () => {
@@ -194,7 +196,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     // The open (unlinked) database still holds every acknowledged event: copy it next to the path.
     const rescuePath = `${options.path}.orphaned-${Date.now()}`;
     (replaced.details as Record<string, unknown>)['rescuePath'] = rescuePath;
-    db.backup(rescuePath).catch(() => ((replaced.details as Record<string, unknown>)['rescuePath'] = null));
+    rescue = db.backup(rescuePath).catch(() => ((replaced.details as Record<string, unknown>)['rescuePath'] = null));
     throw lost;
   };
 
@@ -261,6 +263,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     },
     async close() {
       await pool?.close();
+      await rescue;
       if (db.open) db.close();
     },
   };
