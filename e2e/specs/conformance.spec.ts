@@ -1,5 +1,10 @@
 import type {} from '../../demo/test-harness.js';
 import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
+import { judge, type PageResult } from '../conformance/compare-case.js';
+import { readCase, type NodeCase } from '../conformance/onnx-node-cases.js';
+import { onnxNodeReference } from '../conformance/onnx-node-reference.js';
+import { probeText } from '../conformance/wire-tensors.js';
 import { expect, test } from '../fixtures.js';
 import { FASHION, openHarness } from '../support/harness.js';
 
@@ -58,3 +63,67 @@ for (const { backend, variant, tolerance } of CASES) {
     expect(top1).toEqual(reference.top1);
   });
 }
+
+/**
+ * A representative subset of the ONNX backend node tests (Debian's libonnx-testdata), through the
+ * engine: cases a zero-input check rejected (log, division, losses, shape-like int64 inputs, masks),
+ * every tensor dtype onnxruntime-web carries, and kernels WebGPU gets wrong (float16, mixed-type
+ * Pow, DequantizeLinear). The full suite runs under `npm run conformance` (summary in the README).
+ */
+const NODE_SUBSET = [
+  'test_log', 'test_log_example', 'test_div', 'test_div_bcast', 'test_div_uint8', 'test_reciprocal', 'test_nllloss_NC', 'test_sce_mean', 'test_logsoftmax_large_number',
+  'test_isnan', 'test_isinf', 'test_where_example', 'test_expand_dim_changed', 'test_onehot_with_axis', 'test_mod_mixed_sign_int64', 'test_mod_mixed_sign_int16',
+  'test_reshape_reordered_all_dims', 'test_resize_upsample_sizes_nearest', 'test_unsqueeze_axis_0', 'test_tile', 'test_range_float_type_positive_delta', 'test_nonzero_example',
+  'test_cast_FLOAT_to_DOUBLE', 'test_cast_DOUBLE_to_FLOAT', 'test_cast_FLOAT_to_FLOAT16', 'test_cast_FLOAT16_to_FLOAT', 'test_cast_FLOAT_to_STRING', 'test_cast_STRING_to_FLOAT',
+  'test_max_uint16', 'test_max_uint32', 'test_max_uint64', 'test_min_int16', 'test_max_uint8', 'test_mod_mixed_sign_float64',
+  'test_pow_types_float32_int64', 'test_pow_types_int64_float32', 'test_dequantizelinear', 'test_gathernd_example_int32_batch_dim1',
+  'test_matmul_2d', 'test_conv_with_strides_padding', 'test_layer_normalization_4d_axis0', 'test_softmax_axis_0', 'test_argmax_default_axis_random', 'test_einsum_batch_matmul',
+];
+
+const PAGE_SCRIPT = readFileSync(new URL('../conformance/conformance-page.js', import.meta.url), 'utf8');
+
+async function runSubset(page: Page, cases: readonly NodeCase[], backends: string[]): Promise<PageResult[]> {
+  await page.addScriptTag({ content: PAGE_SCRIPT });
+  return page.evaluate(
+    async ({ cases, backends }) => {
+      const run = (window as unknown as { __conformance: { runEngineCase: (...args: unknown[]) => Promise<PageResult> } }).__conformance.runEngineCase;
+      const engine = window.edgeinfer.createEngine();
+      const results: PageResult[] = [];
+      try {
+        for (const testCase of cases) results.push(await run(engine, testCase, backends));
+      } finally {
+        await engine.dispose();
+      }
+      return results;
+    },
+    { cases, backends },
+  );
+}
+
+test('ONNX node tests (subset) through the engine on wasm: every case answers as the ONNX reference says', async ({ page }) => {
+  await openHarness(page);
+  const cases = NODE_SUBSET.map((name) => readCase(name));
+  expect(cases.filter((entry) => entry.unsupported)).toEqual([]);
+  const results = await runSubset(page, cases, ['wasm']);
+  const verdicts = cases.map((testCase, index) => ({ name: testCase.name, backend: results[index]!.backend, ...judge(testCase, results[index]!) }));
+  expect(verdicts.filter((entry) => entry.verdict !== 'pass')).toEqual([]);
+  expect(new Set(verdicts.map((entry) => entry.backend))).toEqual(new Set(['ort-wasm']));
+});
+
+test('ONNX node tests (subset) with WebGPU first and onnxruntime-node probes: no wrong answer is adopted silently', async ({ page, requireWebGpu }) => {
+  await requireWebGpu();
+  await openHarness(page);
+  const cases = await Promise.all(
+    NODE_SUBSET.map(async (name) => {
+      const testCase = readCase(name);
+      const inputs = Object.fromEntries(testCase.inputs.map((entry) => [entry.name, entry.tensor]));
+      const outputs = await onnxNodeReference(Buffer.from(testCase.modelBase64, 'base64'), inputs);
+      return { ...testCase, probe: { text: probeText(inputs, outputs), tolerance: { absolute: 1e-4, relative: 1e-3 } } };
+    }),
+  );
+  const results = await runSubset(page, cases, ['webgpu', 'wasm']);
+  const verdicts = cases.map((testCase, index) => ({ name: testCase.name, backend: results[index]!.backend, fallbacks: results[index]!.fallbacks, ...judge(testCase, results[index]!) }));
+  expect(verdicts.filter((entry) => entry.verdict !== 'pass')).toEqual([]);
+  // Whatever ran where, a case that left WebGPU says why in its fallbacks.
+  for (const entry of verdicts.filter((verdict) => verdict.backend !== 'ort-webgpu')) expect(entry.fallbacks.length, entry.name).toBeGreaterThan(0);
+});
