@@ -3,7 +3,7 @@
 #   bash models/build/build-all.sh
 # Needs Debian's python3 with torch, torchvision, onnx, numpy, PIL, and the dataset-fashion-mnist
 # package (/usr/share/datasets/fashion-mnist). Nothing is downloaded. CI never runs this: it uses
-# the committed artifacts. models/manifest.json is generated afterwards by the Node script.
+# the committed artifacts. models/manifest.json is written afterwards by models/build/publish-manifest.sh (the release CLI).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-/usr/bin/python3}"
@@ -27,4 +27,4 @@ step "$B/convert_tfjs.py" --version 1.1.0
 step "$B/render_gallery.py" --versions 1.0.0 1.1.0
 # MobileNetV2, untrained, for speed benchmarks.
 step "$B/export_mobilenetv2.py"
-echo "All model artifacts rebuilt in ${SECONDS} s. Regenerate models/manifest.json next."
+echo "All model artifacts rebuilt in ${SECONDS} s. Then: bash models/build/publish-manifest.sh"

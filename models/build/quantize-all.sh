@@ -27,4 +27,4 @@ npx edgeinfer-quantize models/mobilenetv2/1.0.0/model.onnx -o models/mobilenetv2
   --calibration-method percentile --synthetic 64 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 \
   --latency-runs 50 --threads 1
 
-node models/build/generate-manifest.mjs
+bash models/build/publish-manifest.sh
