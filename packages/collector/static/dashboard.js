@@ -1,9 +1,14 @@
 // The collector's dashboard. Plain browser JavaScript served as a file: the collector has no build
 // step, and the Content-Security-Policy forbids inline scripts. Every value from an event is untrusted
 // and reaches the page only through textContent or a canvas, never as markup.
-/* global document, window, sessionStorage, URLSearchParams, Chart */
+/* global document, window, Chart */
 const REFRESH_MS = 10_000;
+// A page of groups, busiest first: the collector ranks and slices, so junk traffic with thousands of
+// groups costs the page no more than this many table rows and chart series.
+const PAGE_SIZE = 20;
+const MAX_DEVICE_ROWS = 200;
 const charts = {};
+let offset = 0;
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,9 +93,11 @@ async function refresh() {
   sessionStorage.setItem('edgeinfer-admin-token', token);
   const rangeMs = Number($('range').value);
   const to = Date.now();
-  const params = new URLSearchParams({ from: String(to - rangeMs), to: String(to), bucket: `${bucketFor(rangeMs)}ms` });
+  const params = new URLSearchParams({ from: String(to - rangeMs), to: String(to), bucket: `${bucketFor(rangeMs)}ms`, limit: String(PAGE_SIZE), offset: String(offset) });
   const app = $('app').value.trim();
   if (app) params.set('app', app);
+  const search = $('search').value.trim();
+  if (search) params.set('search', search);
   try {
     const [stats, devices] = await Promise.all([getJson(`/v1/stats?${params}`, token), getJson(`/v1/devices${app ? `?app=${encodeURIComponent(app)}` : ''}`, token)]);
     lineChart('p50-chart', seriesFromBuckets(stats.buckets, (bucket) => bucket.p50), 'ms');
@@ -107,9 +114,13 @@ async function refresh() {
       'groups',
       stats.groups.map((group) => [group.app, group.model ?? '-', group.version ?? '-', group.variant ?? '-', group.backend ?? '-', group.count, fixed(group.qps, 3), percent(group.errorRate), percent(group.fallbackRate), fixed(group.p50), fixed(group.p95), fixed(group.p99)]),
     );
+    const total = stats.totalGroups ?? stats.groups.length;
+    $('page-info').textContent = total === 0 ? 'no groups' : `groups ${offset + 1}-${offset + stats.groups.length} of ${total}, busiest first`;
+    $('prev').disabled = offset === 0;
+    $('next').disabled = offset + PAGE_SIZE >= total;
     fillTable(
       'devices',
-      devices.devices.map((device) => [
+      devices.devices.slice(0, MAX_DEVICE_ROWS).map((device) => [
         device.app,
         device.deviceId,
         device.alive ? { text: 'alive', className: 'alive' } : { text: 'stale', className: 'stale' },
@@ -122,7 +133,8 @@ async function refresh() {
         device.libraryVersion,
       ]),
     );
-    $('status').textContent = `Updated ${new Date().toLocaleTimeString()}: ${stats.groups.reduce((sum, group) => sum + group.count, 0)} events, ${devices.devices.length} devices.`;
+    const shownDevices = devices.devices.length > MAX_DEVICE_ROWS ? ` (first ${MAX_DEVICE_ROWS} shown)` : '';
+    $('status').textContent = `Updated ${new Date().toLocaleTimeString()}: ${stats.groups.reduce((sum, group) => sum + group.count, 0)} events in this page of ${total} groups, ${devices.devices.length} devices${shownDevices}.`;
   } catch (error) {
     $('status').textContent = `Could not load stats: ${error.message}`;
   }
@@ -132,6 +144,15 @@ window.addEventListener('DOMContentLoaded', () => {
   $('token').value = sessionStorage.getItem('edgeinfer-admin-token') ?? '';
   $('controls').addEventListener('submit', (event) => {
     event.preventDefault();
+    offset = 0;
+    void refresh();
+  });
+  $('prev').addEventListener('click', () => {
+    offset = Math.max(0, offset - PAGE_SIZE);
+    void refresh();
+  });
+  $('next').addEventListener('click', () => {
+    offset += PAGE_SIZE;
     void refresh();
   });
   void refresh();

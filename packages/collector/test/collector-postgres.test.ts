@@ -159,3 +159,55 @@ describe('PostgreSQL storage', () => {
     }
   });
 });
+
+describe('PostgreSQL limits and faults', () => {
+  it('fails a stats query past statement_timeout with collector/query-timeout (a lock held for real)', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url, queryTimeoutMs: 300 });
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+      let thrown: unknown;
+      try {
+        await storage.stats({ from: 0, to: Date.now() });
+      } catch (error) {
+        thrown = error;
+      }
+      expect((thrown as { code?: string }).code).toBe('collector/query-timeout');
+      await locker.query('ROLLBACK');
+      expect((await storage.stats({ from: 0, to: 1 })).groups).toEqual([]);
+    } finally {
+      await locker.end();
+      await storage.close();
+    }
+  });
+
+  it('retention deletes events stored with a ts past the accepted window, and their rollups', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url });
+    try {
+      const now = Date.now();
+      await storage.insertBatch('pg-future', [inferenceEvent({ ts: now - 1000 }), heartbeatEvent({ ts: 1e15, deviceId: 'pinned' }), inferenceEvent({ ts: now + 3_600_000 })], now);
+      while (!(await storage.rollUp({ now })).idle);
+      await storage.deleteOlderThan(Number.MIN_SAFE_INTEGER, now + 300_000);
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE app = 'pg-future'")).toBe(1);
+      expect(await count("SELECT COALESCE(SUM(event_count), 0) AS n FROM rollup_minutes WHERE app = 'pg-future'")).toBe(1);
+      expect(await storage.devices(now - 60_000, 'pg-future')).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('rejects out-of-window events over HTTP on PostgreSQL too', async () => {
+    const storage = await createPostgresStorage({ connectionString: server.url });
+    const app = createCollector({ storage, ingestKeys: { 'k-window': 'pg-window' }, adminToken: 'admin', retentionDays: 0, rollupIntervalMs: 0 });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/v1/events', headers: { 'x-edgeinfer-key': 'k-window', 'content-type': 'application/json' }, payload: { events: [heartbeatEvent({ ts: 1e15 })] } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().code).toBe('collector/invalid-timestamp');
+      expect(await count("SELECT COUNT(*) AS n FROM events WHERE app = 'pg-window'")).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -143,7 +143,8 @@ describe('ingest', () => {
     start({ rateLimit: { max: 1_000_000, timeWindowMs: 60_000 } });
     let state = 42;
     const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const atoms = ['null', 'true', '1e309', '-1', '"x"', '{}', '[]', '"\\u0000"', "'; DROP TABLE events;--", '{"__proto__":{"polluted":1}}', '9007199254740993'];
+    // Issue 15's cases too: far-future, huge and negative ts, junk model ids.
+    const atoms = ['null', 'true', '1e309', '-1', '"x"', '{}', '[]', '"\\u0000"', "'; DROP TABLE events;--", '{"__proto__":{"polluted":1}}', '9007199254740993', '1e15', '9007199254740991', '-9007199254740991', '"\\ud800junk-model"'];
     const mutate = (text: string) => {
       const chars = [...text];
       const edits = 1 + Math.floor(random() * 4);
@@ -155,6 +156,25 @@ describe('ingest', () => {
       return chars.join('');
     };
     const statuses = new Map<number, number>();
+    const hostile = [
+      { events: [heartbeatEvent({ ts: 1e15 })] },
+      { events: [inferenceEvent({ ts: 2 ** 53 - 1 })] },
+      { events: [inferenceEvent({ ts: -1 })] },
+      { events: [inferenceEvent({ ts: Date.now() + 86_400_000 }), inferenceEvent()] },
+      { events: Array.from({ length: 500 }, (_, index) => inferenceEvent({ model: { id: `junk-${index}-${'z'.repeat(100)}`, version: '1', variant: 'x' } })) },
+      { events: [inferenceEvent({ model: { id: '\u202e\u0000<script>', version: '\ufeff', variant: ' ' } })] },
+    ];
+    for (const body of hostile) {
+      const response = await post(body);
+      expect(response.statusCode, JSON.stringify(body).slice(0, 120)).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      expect(typeof response.json().code).toBe('string');
+    }
+    // Padded and near-miss keys are unknown keys, never another app's.
+    for (const key of [`${KEY} `, ` ${KEY}`, `${KEY}=`, `${KEY}==`, KEY.toUpperCase(), `${KEY}\u0000`]) {
+      const response = await app.inject({ method: 'POST', url: `/v1/events?key=${encodeURIComponent(key)}`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ events: [inferenceEvent()] }) });
+      expect(response.statusCode, JSON.stringify(key)).toBe(401);
+    }
     for (let index = 0; index < 2000; index += 1) {
       const base = JSON.stringify({ events: [inferenceEvent(), heartbeatEvent()] });
       const body = random() < 0.2 ? JSON.stringify({ events: [{ ...inferenceEvent(), [atoms[index % atoms.length]!]: JSON.parse(atoms[index % 7]!) }] }) : mutate(base);
