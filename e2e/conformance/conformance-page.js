@@ -1,4 +1,4 @@
-/* global window, atob, btoa, Blob, TextEncoder, crypto */
+/* global window */
 // Page-side half of the ONNX conformance run, injected as a script (plain JS: it runs in the
 // browser as written, so no bundler helper can leak into it). It drives the public engine API
 // (window.edgeinfer, worker mode) with an in-memory manifest, and optionally raw onnxruntime-web.

@@ -1,4 +1,4 @@
-// `npm run conformance [-- --only <regex>] [--modes raw,wasm,webgpu,webgpu-probe] [--limit N]`
+// `npm run conformance [-- --only <regex>] [--modes raw,wasm,webgpu,webgpu-probe] [--limit N] [--merge] [--verbose]`
 // Runs the ONNX backend node tests (Debian's libonnx-testdata) through createEngine() in Chromium
 // (worker mode, in-memory manifests) and through raw onnxruntime-web wasm as the reference, and
 // writes test-results/conformance/onnx-node.json (every case) and .md (the summary table).
@@ -83,7 +83,11 @@ async function main() {
   const server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { port: PORT, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
   await server.listen();
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  const results: Record<string, Record<Mode, { verdict: Verdict; detail: string; backend?: string; fallbacks?: PageResult['fallbacks'] }>> = {};
+  // --merge adds these modes to the last run's results, so the modes can run one lock-holding at a time.
+  const previousFile = join(OUT_DIR, 'onnx-node.json');
+  const previous = process.argv.includes('--merge') && existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as { modes: { mode: Mode }[]; results: typeof results }) : undefined;
+  const results: Record<string, Record<Mode, { verdict: Verdict; detail: string; backend?: string; fallbacks?: PageResult['fallbacks'] }>> = previous?.results ?? {};
+  const reportModes = [...new Set([...(previous?.modes.map((entry) => entry.mode) ?? []), ...modes])];
   try {
     for (const mode of modes) {
       const started = Date.now();
@@ -144,7 +148,7 @@ async function main() {
     await browser.close();
     await server.close();
   }
-  writeReport(results, modes, cases.length);
+  writeReport(results, (['raw', 'wasm', 'webgpu', 'webgpu-probe'] as const).filter((mode) => reportModes.includes(mode)), cases.length);
 }
 
 function writeReport(results: Record<string, Partial<Record<Mode, { verdict: Verdict; detail: string; backend?: string; fallbacks?: PageResult['fallbacks'] }>>>, modes: readonly Mode[], total: number) {
