@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   'engine/aborted': 'A run was aborted by its AbortSignal.',
   'engine/disposed': 'The model or engine was disposed before the call.',
   'engine/worker-crashed': 'The inference worker died and could not be restarted.',
+  'engine/worker-lost': 'The inference worker crashed or hung during the call and was replaced; as a fallback reason, the model moved to its next backend.',
+  'engine/worker-start-failed': 'The inference worker script could not start (404, not JavaScript, a syntax error, or blocked by CSP); restarts are bounded.',
   'engine/invalid-image': 'The image could not be decoded or has no pixels.',
   'quantize/not-onnx': 'The input file is not an ONNX model.',
   'quantize/unsupported-opset': 'The model uses an opset the quantizer does not support.',

@@ -1,7 +1,9 @@
 import { EdgeInferError, fromSerializedError, softmax, topK, type Capability, type NamedTensors, type Tensor } from '@edgeinfer/core';
 import type { LoadProgress } from '@edgeinfer/loader';
 import * as Comlink from 'comlink';
-import { createConnection, WorkerLost } from './worker-connection.js';
+import { createConnection, isWorkerLost, type CallBudget, type RestartNotice } from './worker-connection.js';
+import type { RestartPolicy } from './restart-policy.js';
+import { checkRunElementCount, createRunTimes, elementCount, LOAD_ALLOWANCE_MS } from './run-budget.js';
 import type { EngineCore, LoadRequest } from './engine-core.js';
 import { imageToTensor, type ImageInput } from './image-preprocessing.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
@@ -65,8 +67,16 @@ export interface EngineClientOptions {
   readonly createWorker?: () => Worker;
   /** In-page engine (worker: false). */
   readonly core?: EngineCore;
-  /** A worker that does not answer a ping for this long while work is pending is replaced. */
+  /** The worker script's URL, when known: engine/worker-start-failed names it. */
+  readonly workerUrl?: string | URL;
+  /**
+   * An idle worker (no load or run in progress) that answers no ping for this long is replaced.
+   * During a run the worker cannot answer (the run blocks it): it is replaced only when the run is far
+   * past that model's measured run time (or its first-run allowance) and the caller's timeoutMs.
+   */
   readonly hangTimeoutMs?: number;
+  /** Bounds on worker restarts (default: 5 starts per 60 s, back-off from 250 ms). */
+  readonly restartPolicy?: RestartPolicy;
   readonly onEvent?: (event: ClientEvent) => void;
 }
 
@@ -107,28 +117,42 @@ function inputBuffers(feeds: NamedTensors): ArrayBuffer[] {
 export function createEngineClient(options: EngineClientOptions): Engine {
   if (!options.createWorker && !options.core) throw new Error('createEngineClient needs createWorker or core');
   const connection = createConnection(options);
-  let restarts = 0;
+  const hangTimeoutMs = options.hangTimeoutMs ?? 15_000;
   let nextLoadId = 1;
-  const reloads = new Set<() => Promise<void>>();
+  const reloads = new Set<(notice: RestartNotice) => Promise<void>>();
   let recovering: Promise<void> = Promise.resolve();
   let disposed = false;
 
-  connection.onRestart = (reason) => {
-    restarts++;
-    options.onEvent?.({ type: 'restart', reason });
-    // Reload every model into the new worker (from the IndexedDB cache: no download).
-    recovering = Promise.all([...reloads].map((reload) => reload())).then(() => undefined);
+  connection.onRestart = (notice) => {
+    options.onEvent?.({ type: 'restart', reason: notice.reason });
+    // Reload every model into the new worker (from the IndexedDB cache: no download). A failed
+    // reload surfaces in that model's next run, which awaits `recovering`.
+    const reloading = Promise.all([...reloads].map((reload) => reload(notice))).then(() => undefined);
+    reloading.catch(() => undefined);
+    recovering = reloading;
   };
 
-  async function loadInWorker(request: LoadRequest, loadOptions: LoadOptions): Promise<ModelInfo> {
+  const loadBudget = (request: LoadRequest): CallBudget => ({ allowanceMs: Math.max(hangTimeoutMs, LOAD_ALLOWANCE_MS), label: `load of ${request.modelId}` });
+
+  async function loadOnce(request: LoadRequest, loadOptions: LoadOptions): Promise<ModelInfo> {
     const loadId = nextLoadId++;
-    const onAbort = () => void connection.call((api) => Promise.resolve(api.abortLoad(loadId)));
+    const onAbort = () => void connection.call((api) => Promise.resolve(api.abortLoad(loadId))).catch(() => undefined);
     loadOptions.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const progress = loadOptions.onProgress ? (options.createWorker ? Comlink.proxy(loadOptions.onProgress) : loadOptions.onProgress) : undefined;
-      return unwrap(await connection.call((api) => api.load(loadId, request, progress)));
+      return unwrap(await connection.call((api, callId) => api.load(loadId, request, progress, callId), loadBudget(request)));
     } finally {
       loadOptions.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A load that the worker's loss interrupted is tried once more in the new worker. */
+  async function loadInWorker(request: LoadRequest, loadOptions: LoadOptions): Promise<ModelInfo> {
+    try {
+      return await loadOnce(request, loadOptions);
+    } catch (error) {
+      if (!isWorkerLost(error) || loadOptions.signal?.aborted) throw error;
+      return loadOnce(request, loadOptions);
     }
   }
 
@@ -142,10 +166,44 @@ export function createEngineClient(options: EngineClientOptions): Engine {
     options.onEvent?.({ type: 'load', info });
     let queue: Promise<unknown> = Promise.resolve();
     let modelDisposed = false;
+    const runTimes = createRunTimes();
+    /** Fallbacks of earlier sessions (before restarts) and the client's own (engine/worker-lost). */
+    let earlierFallbacks: FallbackRecord[] = [];
+    /** The id of this model's run the worker is (or was last) executing: blamed when the worker is lost. */
+    let runningCall: number | undefined;
+    /** Worker losses during this model's runs, per backend: the second on one backend moves the model on. */
+    const lossesByBackend = new Map<string, number>();
+    const abandoned = new Set<string>();
 
-    // After a restart the model is reloaded, pinned to the version and variant it had.
-    const reload = async () => {
-      info = await loadInWorker({ ...request, version: info.version, variants: [info.variant] }, {});
+    const adoptSession = (next: ModelInfo, added: FallbackRecord[] = []) => {
+      earlierFallbacks = [...info.fallbacks, ...added];
+      if (next.backend !== info.backend) runTimes.reset();
+      info = { ...next, fallbacks: [...earlierFallbacks, ...next.fallbacks] };
+    };
+
+    // After a restart the model is reloaded pinned to its version, variant and backend; if the lost
+    // worker was running this model for the second time on that backend, on the next candidate instead.
+    const reload = async (notice: RestartNotice) => {
+      const blamed = runningCall !== undefined && notice.startedCalls.includes(runningCall);
+      if (blamed) lossesByBackend.set(info.backend, (lossesByBackend.get(info.backend) ?? 0) + 1);
+      if ((lossesByBackend.get(info.backend) ?? 0) < 2) {
+        const pinned = await loadInWorker({ ...request, select: 'auto', version: info.version, variants: [info.variant], backends: [info.backend] }, {});
+        // Pinned, the reload ranks one candidate: the model still has the ones it was loaded with.
+        adoptSession({ ...pinned, candidates: info.candidates });
+        return;
+      }
+      abandoned.add(info.backend);
+      const record: FallbackRecord = { backend: info.backend, variant: info.variant, code: 'engine/worker-lost', message: notice.reason, at: 'run' };
+      const remaining = [...new Set(info.candidates.map((candidate) => candidate.backend))].filter((backend) => !abandoned.has(backend));
+      if (remaining.length === 0) {
+        throw new EdgeInferError('engine/worker-lost', `${info.id} lost the engine worker twice on ${info.backend} (${notice.reason}) and has no other backend to move to.`, {
+          details: { fallbacks: [...info.fallbacks, record] },
+        });
+      }
+      const { variants: _pinned, ...unpinned } = request;
+      const next = await loadInWorker({ ...unpinned, select: 'auto', version: info.version, backends: remaining }, {});
+      options.onEvent?.({ type: 'fallback', info: next, fallback: record });
+      adoptSession({ ...next, selectionReason: `moved after the worker was lost twice on ${record.backend}: ${next.selectionReason}` }, [record]);
     };
     reloads.add(reload);
 
@@ -157,6 +215,8 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       const previous = info;
       const drained = queue;
       info = next;
+      earlierFallbacks = [];
+      runTimes.reset();
       options.onEvent?.({ type: 'load', info });
       await drained;
       await connection.call((api) => api.dispose(previous.handle)).catch(() => undefined);
@@ -174,18 +234,36 @@ export function createEngineClient(options: EngineClientOptions): Engine {
 
     async function runOnce(feeds: NamedTensors, runOptions: RunOptions) {
       const transfer = runOptions.transfer && options.createWorker ? inputBuffers(feeds) : [];
-      return unwrap(await connection.call((api) => api.run(info.handle, transfer.length ? Comlink.transfer(feeds, transfer) : feeds)));
+      const elements = elementCount(feeds);
+      const budget: CallBudget = {
+        label: `run of ${info.id} on ${info.backend}`,
+        allowanceMs: runTimes.allowanceMs({
+          elements,
+          hangTimeoutMs,
+          timeoutMs: runOptions.timeoutMs,
+          checkRunMs: info.timings.warmupMs,
+          checkRunElements: checkRunElementCount(info.inputs),
+        }),
+      };
+      const result = unwrap(
+        await connection.call((api, callId) => {
+          runningCall = callId;
+          return api.run(info.handle, transfer.length ? Comlink.transfer(feeds, transfer) : feeds, callId);
+        }, budget),
+      );
+      runTimes.record(result.runMs, elements);
+      return result;
     }
 
+    /** A run the worker's loss interrupted is retried in the new worker (after the reload), at most twice. */
     async function runWithRecovery(feeds: NamedTensors, runOptions: RunOptions) {
-      await recovering;
-      try {
-        return await runOnce(feeds, runOptions);
-      } catch (error) {
-        if (!(error instanceof WorkerLost)) throw error;
-        // The worker died mid-run: wait for the new worker and the reload, then retry once.
+      for (let attempt = 0; ; attempt++) {
         await recovering;
-        return runOnce(feeds, { ...runOptions, transfer: false });
+        try {
+          return await runOnce(feeds, attempt === 0 ? runOptions : { ...runOptions, transfer: false });
+        } catch (error) {
+          if (!isWorkerLost(error) || attempt >= 2) throw error;
+        }
       }
     }
 
@@ -202,9 +280,11 @@ export function createEngineClient(options: EngineClientOptions): Engine {
         const output = result.outputs[info.outputs[0]?.name ?? ''] ?? Object.values(result.outputs)[0]!;
         const timings = { queueMs: startedAt - queuedAt, runMs: result.runMs, totalMs: done - queuedAt };
         // A run-time fallback happened in the worker: adopt the new backend and report each new step.
-        for (const fallback of result.fallbacks.slice(info.fallbacks.length)) options.onEvent?.({ type: 'fallback', info, fallback });
-        if (result.backend !== info.backend || result.fallbacks.length !== info.fallbacks.length) {
-          info = { ...info, backend: result.backend, variant: result.variant, fallbacks: result.fallbacks };
+        const fallbacks = [...earlierFallbacks, ...result.fallbacks];
+        for (const fallback of fallbacks.slice(info.fallbacks.length)) options.onEvent?.({ type: 'fallback', info, fallback });
+        if (result.backend !== info.backend || fallbacks.length !== info.fallbacks.length) {
+          if (result.backend !== info.backend) runTimes.reset();
+          info = { ...info, backend: result.backend, variant: result.variant, fallbacks };
         }
         options.onEvent?.({ type: 'run', info, backend: result.backend, ...timings });
         return { outputs: result.outputs, output, backend: result.backend, timings };
@@ -257,7 +337,7 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       return unwrap(await connection.call((api) => api.probe()));
     },
     get restarts() {
-      return restarts;
+      return Math.max(0, connection.starts - 1);
     },
     async dispose() {
       disposed = true;
