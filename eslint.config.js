@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -67,7 +68,12 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', fetch: 'readonly', Buffer: 'readonly' } },
+    languageOptions: { globals: { ...globals.node } },
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
+  },
+  {
+    // The consumer fixture apps run in the browser; visit.mjs passes callbacks into the page.
+    files: ['e2e/consumer/fixtures/**/*.js', 'e2e/consumer/visit.mjs'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

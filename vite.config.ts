@@ -1,6 +1,7 @@
 import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Connect, Plugin } from 'vite';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 const rootDir = import.meta.dirname;
@@ -71,8 +72,14 @@ function wasmMimePlugin(): Plugin {
   };
 }
 
+// Inside the repo, @edgeinfer/* packages resolve to their TypeScript sources (the `source` export
+// condition); apps that install the packages get the built dist/.
+const sourceFirst = { conditions: ['source', ...defaultClientConditions] };
+
 export default defineConfig({
   root: resolve(rootDir, 'demo'),
+  resolve: sourceFirst,
+  ssr: { resolve: { conditions: ['source', ...defaultServerConditions], externalConditions: ['source'] } },
   plugins: [modelsPlugin(), wasmMimePlugin()],
   server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: isolationHeaders, fs: { allow: [rootDir] } },
   // The preview server does not inherit server.headers.

@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, unit tests (Vitest) and browser tests (Playwright), then one summary line.
+// `npm test`: build the packages, typecheck, lint, unit tests (Vitest), browser tests (Playwright) and the
+// consumer suite (packed tarballs in apps outside the workspace), then one summary line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const steps = [
+  { name: 'packages', command: 'node scripts/build-packages.mjs' },
   { name: 'typecheck', command: 'npm run -s typecheck' },
   { name: 'lint', command: 'npm run -s lint' },
   // models/manifest.json is current: every file it names exists with its size and SHA-256, the schema holds (bash models/build/publish-manifest.sh rewrites it).
   { name: 'manifest', command: 'node --conditions=source --import tsx packages/models-cli/bin/edgeinfer-models.js validate --manifest models/manifest.json' },
   { name: 'unit', command: 'npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json', results: 'test-results/vitest.json' },
   { name: 'e2e', command: 'npm run -s test:e2e', results: 'test-results/playwright.json' },
+  { name: 'consumer', command: 'node e2e/consumer/run-consumer.mjs', results: 'test-results/consumer.json' },
 ];
 
 function count(step) {
   if (!step.results || !existsSync(step.results)) return { passed: 0, failed: 0, skipped: 0 };
   const report = JSON.parse(readFileSync(step.results, 'utf8'));
+  if (step.name === 'consumer') return { passed: report.passed, failed: report.failed, skipped: 0 };
   if (step.name === 'unit') return { passed: report.numPassedTests ?? 0, failed: report.numFailedTests ?? 0, skipped: report.numPendingTests ?? 0 };
   const stats = report.stats ?? {};
   return { passed: stats.expected ?? 0, failed: (stats.unexpected ?? 0) + (stats.flaky ?? 0), skipped: stats.skipped ?? 0 };

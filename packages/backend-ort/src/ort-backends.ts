@@ -6,8 +6,12 @@ import { probeWebGpu } from './webgpu-probe.js';
 type OrtModule = typeof Ort;
 
 export interface OrtBackendOptions {
-  /** Override where onnxruntime-web's .mjs/.wasm come from (defaults to the bundled files). */
-  readonly wasmPaths?: { mjs: string; wasm: string };
+  /**
+   * Where onnxruntime-web's .wasm files are served from (a URL prefix ending in `/`). By default each
+   * build finds its .wasm beside its own module (`new URL(..., import.meta.url)`), which Vite, webpack
+   * and Rollup emit as assets; set this for esbuild or pages with no bundler (`npx edgeinfer-assets`).
+   */
+  readonly assetsBaseUrl?: string;
   /** WASM threads; defaults to min(4, cores) when cross-origin isolated, else 1. */
   readonly numThreads?: number;
   /**
@@ -21,18 +25,47 @@ export interface OrtBackendOptions {
 /** Session config that lets constant folding turn DequantizeLinear(int8 initializer) into float32 weights. */
 const FOLD_INT8_WEIGHTS = { session: { disable_quant_qdq: '1' } };
 
-let ortModule: Promise<OrtModule> | undefined;
+/**
+ * onnxruntime-web ships one build per execution provider: the wasm-only build (14 MB .wasm) for the
+ * wasm backend, and a WebGPU build (JSPI, 17 MB, where the browser has WebAssembly.Suspending, else
+ * asyncify, 27 MB) only when WebGPU is tried. Each is a separate dynamic import, so a device that
+ * runs wasm never downloads WebGPU code. The `*.bundle.min.mjs` entries locate their .wasm with
+ * `new URL(..., import.meta.url)`, which bundlers emit as an asset served by URL (streaming compile,
+ * cacheable by the browser's compiled-code cache).
+ */
+type OrtBuild = 'wasm' | 'webgpu-jspi' | 'webgpu-asyncify';
 
-/** onnxruntime-web is imported only when one of its backends is tried. */
-function loadOrt(options: OrtBackendOptions): Promise<OrtModule> {
-  ortModule ??= (async () => {
-    const [ort, assets] = await Promise.all([import('onnxruntime-web'), import('./ort-assets.js')]);
-    ort.env.wasm.wasmPaths = options.wasmPaths ?? assets.ortWasmPaths;
-    ort.env.wasm.numThreads = options.numThreads ?? defaultThreads();
-    ort.env.logLevel = 'error';
-    return ort;
-  })();
-  return ortModule;
+const ORT_WASM_FILES: Record<OrtBuild, string> = {
+  wasm: 'ort-wasm-simd-threaded.wasm',
+  'webgpu-jspi': 'ort-wasm-simd-threaded.jspi.wasm',
+  'webgpu-asyncify': 'ort-wasm-simd-threaded.asyncify.wasm',
+};
+
+function importOrtBuild(build: OrtBuild): Promise<OrtModule> {
+  if (build === 'wasm') return import('onnxruntime-web/wasm');
+  if (build === 'webgpu-jspi') return import('onnxruntime-web/jspi');
+  return import('onnxruntime-web/webgpu');
+}
+
+export function webGpuBuild(): OrtBuild {
+  return typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function' ? 'webgpu-jspi' : 'webgpu-asyncify';
+}
+
+const ortModules = new Map<OrtBuild, Promise<OrtModule>>();
+
+/** onnxruntime-web is imported only when one of its backends is tried, and only the build it needs. */
+function loadOrt(build: OrtBuild, options: OrtBackendOptions): Promise<OrtModule> {
+  let pending = ortModules.get(build);
+  if (!pending) {
+    pending = importOrtBuild(build).then((ort) => {
+      if (options.assetsBaseUrl) ort.env.wasm.wasmPaths = { wasm: new URL(ORT_WASM_FILES[build], options.assetsBaseUrl).href };
+      ort.env.wasm.numThreads = options.numThreads ?? defaultThreads();
+      ort.env.logLevel = 'error';
+      return ort;
+    });
+    ortModules.set(build, pending);
+  }
+  return pending;
 }
 
 /**
@@ -120,7 +153,7 @@ export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend
     // Integer (int8) kernels have no WebGPU implementation in onnxruntime-web; they would run on its CPU path.
     supports: (format, dtype) => format === 'onnx' && (dtype === 'float32' || dtype === 'float16'),
     async load(files: ModelFiles, _sessionOptions?: SessionOptions) {
-      const ort = await loadOrt(options);
+      const ort = await loadOrt(webGpuBuild(), options);
       await prepareWebGpu(ort);
       let session: Ort.InferenceSession;
       try {
@@ -152,7 +185,7 @@ export function createOrtWasmBackend(options: OrtBackendOptions = {}): Backend {
     probe: async () => probeWasm(),
     supports: (format) => format === 'onnx',
     async load(files: ModelFiles) {
-      const ort = await loadOrt(options);
+      const ort = await loadOrt('wasm', options);
       try {
         const foldWeights = files.dtype === 'int8' && options.int8Execution !== 'integer-kernels';
         const session = await ort.InferenceSession.create(new Uint8Array(files.files[files.entry]!), {

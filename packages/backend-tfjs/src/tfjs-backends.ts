@@ -5,6 +5,11 @@ import { createTfjsSession } from './tfjs-session.js';
 
 type TfjsBackendName = Extract<BackendName, 'webgl' | 'webgpu' | 'wasm' | 'cpu'>;
 
+export interface TfjsBackendOptions {
+  /** Where the TF.js .wasm files are served from (a URL prefix ending in `/`); default: beside this package's code. */
+  readonly assetsBaseUrl?: string;
+}
+
 let tfModule: Promise<typeof Tf> | undefined;
 
 /** TF.js is imported only when one of its backends is tried; its extra backends only when asked for. */
@@ -18,7 +23,7 @@ function loadTf(): Promise<typeof Tf> {
 
 const registered = new Map<TfjsBackendName, Promise<void>>();
 
-function registerBackend(tf: typeof Tf, name: TfjsBackendName): Promise<void> {
+function registerBackend(tf: typeof Tf, name: TfjsBackendName, options: TfjsBackendOptions): Promise<void> {
   let pending = registered.get(name);
   if (!pending) {
     pending = (async () => {
@@ -27,7 +32,7 @@ function registerBackend(tf: typeof Tf, name: TfjsBackendName): Promise<void> {
         const [wasm, assets] = await Promise.all([import('@tensorflow/tfjs-backend-wasm'), import('./tfjs-assets.js')]);
         // Its threaded build breaks in minified worker chunks ("e is not defined"): stay single-threaded.
         tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-        wasm.setWasmPaths(assets.tfjsWasmPaths);
+        wasm.setWasmPaths(assets.tfjsWasmPaths(options.assetsBaseUrl));
       }
     })();
     registered.set(name, pending);
@@ -36,8 +41,8 @@ function registerBackend(tf: typeof Tf, name: TfjsBackendName): Promise<void> {
 }
 
 /** Makes `name` the active TF.js backend and checks it really is: TF.js falls back silently. */
-async function activate(tf: typeof Tf, name: TfjsBackendName): Promise<void> {
-  await registerBackend(tf, name);
+async function activate(tf: typeof Tf, name: TfjsBackendName, options: TfjsBackendOptions): Promise<void> {
+  await registerBackend(tf, name, options);
   const ok = await tf.setBackend(name).catch(() => false);
   await tf.ready().catch(() => undefined);
   if (!ok || tf.getBackend() !== name) {
@@ -92,7 +97,7 @@ const PROBES: Record<TfjsBackendName, () => Promise<Capability>> = {
 
 const PRIORITIES: Record<TfjsBackendName, number> = { webgl: 60, webgpu: 50, wasm: 40, cpu: -1 };
 
-export function createTfjsBackend(name: TfjsBackendName): Backend {
+export function createTfjsBackend(name: TfjsBackendName, backendOptions: TfjsBackendOptions = {}): Backend {
   return {
     name,
     library: 'tfjs',
@@ -101,13 +106,13 @@ export function createTfjsBackend(name: TfjsBackendName): Backend {
     supports: (format, dtype) => (format === 'tfjs-layers' || format === 'tfjs-graph') && (dtype === 'float32' || dtype === 'uint8'),
     async load(files: ModelFiles, options?: SessionOptions) {
       const tf = await loadTf();
-      await activate(tf, name);
+      await activate(tf, name, backendOptions);
       const loaded = await loadTfjsModel(tf, files);
       return createTfjsSession(tf, loaded, name, options);
     },
   };
 }
 
-export function createTfjsBackends(): Backend[] {
-  return (['webgl', 'webgpu', 'wasm', 'cpu'] as const).map(createTfjsBackend);
+export function createTfjsBackends(options: TfjsBackendOptions = {}): Backend[] {
+  return (['webgl', 'webgpu', 'wasm', 'cpu'] as const).map((name) => createTfjsBackend(name, options));
 }

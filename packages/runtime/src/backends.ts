@@ -3,6 +3,6 @@ import { createTfjsBackends } from '@edgeinfer/backend-tfjs';
 import type { Backend } from '@edgeinfer/core';
 
 /** Every backend edgeinfer ships; their libraries load lazily, only when a backend is tried. */
-export function createDefaultBackends(): Backend[] {
-  return [...createOrtBackends(), ...createTfjsBackends()];
+export function createDefaultBackends(options: { assetsBaseUrl?: string } = {}): Backend[] {
+  return [...createOrtBackends(options), ...createTfjsBackends(options)];
 }

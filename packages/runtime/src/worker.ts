@@ -1,7 +1,6 @@
-/// <reference lib="webworker" />
-// The engine's dedicated module worker: model bytes are fetched and cached here, never copied through the page.
-import { createEngineCore, exposeEngineCore } from '@edgeinfer/engine/worker';
-import { createLoader } from '@edgeinfer/loader';
+// The engine's dedicated module worker with both libraries (onnxruntime-web and TF.js, each imported
+// only when a model needs it): model bytes are fetched and cached here, never copied through the page.
 import { createDefaultBackends } from './backends.js';
+import { hostEngine } from './worker-host.js';
 
-exposeEngineCore(createEngineCore({ backends: createDefaultBackends(), loader: createLoader() }));
+hostEngine(createDefaultBackends);
