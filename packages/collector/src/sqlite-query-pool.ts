@@ -29,7 +29,7 @@ interface Slot {
 // transpiling loader the bin script uses. A built package runs the emitted .js directly.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const THREAD_URL = new URL(`./sqlite-query-thread.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url).href;
-const LOADER_URL = new URL('../bin/typescript-loader.js', import.meta.url).href;
+const LOADER_URL = new URL('../source-run/typescript-loader.js', import.meta.url).href;
 const BOOT = `${FROM_SOURCE ? `require('node:module').register(${JSON.stringify(LOADER_URL)});` : ''}import(${JSON.stringify(THREAD_URL)});`;
 
 /**

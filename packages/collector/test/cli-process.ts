@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
-const LOADER = new URL('../bin/typescript-loader.js', import.meta.url).href;
+const LOADER = new URL('../source-run/typescript-loader.js', import.meta.url).href;
 const CLI = new URL('../src/cli.ts', import.meta.url).href;
 
 /** The CLI from its sources (not a build), as its own process: what an operator starts. */

@@ -1,3 +1,5 @@
+// Only for running the collector from its TypeScript sources inside this repository (Vitest, and the
+// query threads those tests start); the published package runs dist/ and never loads this file.
 // Node module hooks (module.register) that run this monorepo's TypeScript sources directly:
 // `./x.js` imports resolve to `./x.ts` when only the .ts exists (the sources follow the
 // TypeScript convention of naming the emitted file), and .ts files are transpiled without type checking.
