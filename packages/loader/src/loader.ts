@@ -154,7 +154,11 @@ export function createLoader(options: LoaderOptions = {}): Loader {
     } catch (error) {
       if (!(error instanceof EdgeInferError) || error.code !== 'core/invalid-manifest') throw error;
       // Not a manifest: a TF.js model.json, or a model file under another name, loads as a bare model.
-      const bare = await resolveBareModel(url, request.modelId, request, bareContext(request), { sniff: true });
+      // An HTML page or an unreachable server is no model either: the manifest error is the one to report.
+      const bare = await resolveBareModel(url, request.modelId, request, bareContext(request), { sniff: true }).catch((sniffError: unknown) => {
+        if (sniffError instanceof EdgeInferError && ['loader/not-a-model', 'loader/http-status', 'loader/network'].includes(sniffError.code)) return undefined;
+        throw sniffError;
+      });
       if (bare) return bareResolved(request, bare);
       throw new EdgeInferError(
         'core/invalid-manifest',
