@@ -19,7 +19,7 @@ const LOCK_FILE = '/tmp/edgeinfer-browser.lock';
 const OUT_DIR = join(ROOT, 'test-results/conformance');
 /** A fresh engine (worker) every this many cases, so one poisoned backend cannot colour the rest. */
 const ENGINE_EVERY = 40;
-const CASE_TIMEOUT_MS = Number(process.env.CONFORMANCE_CASE_TIMEOUT_MS ?? 60_000);
+const CASE_TIMEOUT_MS = Number(process.env.CONFORMANCE_CASE_TIMEOUT_MS ?? 30_000);
 
 type Mode = 'raw' | 'wasm' | 'webgpu' | 'webgpu-probe';
 const MODE_LABEL: Record<Mode, string> = {
@@ -130,6 +130,7 @@ async function main() {
           ]);
         } catch (error) {
           result = { status: 'error', code: 'page', message: (error as Error).message, fallbacks: [] };
+          console.error(`  ${mode} ${base.name}: ${(error as Error).message.slice(0, 160)} (new page and engine)`);
           await page.close().catch(() => undefined);
           page = await context.newPage();
           logPage(page);
@@ -139,6 +140,8 @@ async function main() {
         const verdict = judge(testCase, result);
         entry[mode] = { ...verdict, ...(result.backend ? { backend: result.backend } : {}), ...(result.fallbacks.length ? { fallbacks: result.fallbacks } : {}) };
         if (process.argv.includes('--verbose')) console.error(`  ${mode} ${base.name}: ${verdict.verdict} ${result.backend ?? ''} ${verdict.detail.slice(0, 200)}`);
+        // Written as it goes: a long run that is stopped keeps what it measured.
+        if ((index + 1) % 50 === 0) writeReport(results, (['raw', 'wasm', 'webgpu', 'webgpu-probe'] as const).filter((entry) => reportModes.includes(entry)), cases.length, true);
         if ((index + 1) % 50 === 0) console.error(`  ${mode}: ${index + 1}/${cases.length} (${Math.round((Date.now() - started) / 1000)} s)`);
       }
       await context.close();
@@ -151,7 +154,7 @@ async function main() {
   writeReport(results, (['raw', 'wasm', 'webgpu', 'webgpu-probe'] as const).filter((mode) => reportModes.includes(mode)), cases.length);
 }
 
-function writeReport(results: Record<string, Partial<Record<Mode, { verdict: Verdict; detail: string; backend?: string; fallbacks?: PageResult['fallbacks'] }>>>, modes: readonly Mode[], total: number) {
+function writeReport(results: Record<string, Partial<Record<Mode, { verdict: Verdict; detail: string; backend?: string; fallbacks?: PageResult['fallbacks'] }>>>, modes: readonly Mode[], total: number, quiet = false) {
   mkdirSync(OUT_DIR, { recursive: true });
   const count = (mode: Mode, verdict: Verdict) => Object.values(results).filter((entry) => entry[mode]?.verdict === verdict).length;
   const lines = [
@@ -181,7 +184,7 @@ function writeReport(results: Record<string, Partial<Record<Mode, { verdict: Ver
   }
   writeFileSync(join(OUT_DIR, 'onnx-node.json'), `${JSON.stringify({ modes: modes.map((mode) => ({ mode, label: MODE_LABEL[mode] })), results }, null, 1)}\n`);
   writeFileSync(join(OUT_DIR, 'onnx-node.md'), `${lines.join('\n')}\n`);
-  console.log(lines.join('\n'));
+  if (!quiet) console.log(lines.join('\n'));
 }
 
 await main();
