@@ -9,7 +9,7 @@ const steps = [
   { name: 'typecheck', command: 'npm run -s typecheck' },
   { name: 'lint', command: 'npm run -s lint' },
   // models/manifest.json is current: every file it names exists with its size and SHA-256, the schema holds (bash models/build/publish-manifest.sh rewrites it).
-  { name: 'manifest', command: 'node --conditions=source --import tsx packages/models-cli/bin/edgeinfer-models.js validate --manifest models/manifest.json' },
+  { name: 'manifest', command: 'node packages/models-cli/bin/edgeinfer-models.js validate --manifest models/manifest.json' },
   { name: 'unit', command: 'npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json', results: 'test-results/vitest.json' },
   { name: 'e2e', command: 'npm run -s test:e2e', results: 'test-results/playwright.json' },
   { name: 'consumer', command: 'node e2e/consumer/run-consumer.mjs', results: 'test-results/consumer.json' },

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// Sources are TypeScript with no build step, and Node 20 cannot strip types: tsx compiles them on import.
-import { register } from 'tsx/esm/api';
+import { runCli } from '../dist/cli.js';
 
-register();
-const { runCli } = await import('../src/cli.ts');
 process.exitCode = await runCli(process.argv.slice(2));
