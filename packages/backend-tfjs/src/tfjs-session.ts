@@ -96,8 +96,10 @@ function resolveNames(kind: 'inputs' | 'outputs', wanted: readonly string[], mod
 }
 
 export function createTfjsSession(tf: typeof Tf, loaded: LoadedTfjsModel, backendName: string, options: SessionOptions = {}): Session {
-  const modelInputs = loaded.kind === 'layers' ? loaded.model.inputNames : loaded.model.inputs.map((input) => input.name);
-  const modelOutputs = loaded.kind === 'layers' ? loaded.model.outputNames : loaded.model.outputs.map((output) => output.name);
+  // A Sequential layers model loaded from memory has empty inputNames/outputNames (TF.js 4.22): its
+  // symbolic tensors' names are the dependable ones for both kinds.
+  const modelInputs = loaded.model.inputs.map((input) => input.name);
+  const modelOutputs = loaded.model.outputs.map((output) => output.name);
   const signature = loaded.kind === 'graph' ? (loaded.model.modelSignature as { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> } | undefined) : undefined;
   const inputNames = options.ioNames?.inputs ?? modelInputs;
   const outputNames = options.ioNames?.outputs ?? modelOutputs;
@@ -110,10 +112,10 @@ export function createTfjsSession(tf: typeof Tf, loaded: LoadedTfjsModel, backen
   /** The model's outputs in the order of `outputNames`, whichever way TF.js had to run. */
   async function execute(inputs: Tf.Tensor[]): Promise<Tf.Tensor[]> {
     if (loaded.kind === 'layers') {
-      const byModelOrder = loaded.model.inputNames.map((name) => inputs[modelInputFor.indexOf(name)]!);
+      const byModelOrder = modelInputs.map((name) => inputs[modelInputFor.indexOf(name)]!);
       const result = loaded.model.predict(byModelOrder.length === 1 ? byModelOrder[0]! : byModelOrder);
       const all = Array.isArray(result) ? result : [result];
-      return modelOutputFor.map((name) => all[loaded.model.outputNames.indexOf(name)]!);
+      return modelOutputFor.map((name) => all[modelOutputs.indexOf(name)]!);
     }
     const feeds: Tf.NamedTensorMap = Object.fromEntries(modelInputFor.map((name, index) => [name, inputs[index]!]));
     if (!useAsync) {

@@ -260,7 +260,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     const why = [...rejected.map((entry) => `${entry.backend}: ${entry.reason}`), ...fallbacks.map((entry) => `${entry.backend}/${entry.variant}: ${entry.code} ${entry.message}`)];
     const error = new EdgeInferError(
       'engine/backend-unavailable',
-      `No backend could run ${request.modelId}@${resolved.version} here. ${why.length ? `Why each failed: ${why.join(' | ')}` : 'No backend supports its variants.'}`,
+      `No backend could run ${resolved.modelId}@${resolved.version} here. ${why.length ? `Why each failed: ${why.join(' | ')}` : 'No backend supports its variants.'}`,
       { details: { rejected, fallbacks } },
     );
     emit({ type: 'error', code: error.code });
