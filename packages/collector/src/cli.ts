@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgeInferError } from '@edgeinfer/core';
 import { DEFAULT_CARDINALITY_LIMITS, type CardinalityLimits } from './cardinality-limiter.js';
+import { readGuardConfig, type GuardConfig } from './canary-guard.js';
 import { createCollector } from './collector-app.js';
 import { isLoopbackHost, listeningUrl } from './listen-address.js';
 import { createPostgresStorage } from './postgres-storage.js';
@@ -36,6 +37,12 @@ const USAGE = `Usage: edgeinfer-collector [options]
   --query-timeout <duration>       Time limit of a stats or devices query (default 30s)
   --postgres-connect-retry <duration>  Keep retrying PostgreSQL at start-up this long (default 30s)
   --metrics-auth          GET /metrics needs the admin token too
+  --manifest <file>       Serve this manifest (as written by edgeinfer-models) at /v1/manifest.json, re-read on change
+  --manifest-base-url <url>  Resolve the manifest's relative file paths against this URL when serving it
+  --guard <file>          Canary guard (JSON: { dryRun?, intervalMs?, windowMs?, models: { <id>: thresholds } }); off by default
+  --guard-dry-run         Guard reports (audit log, webhook, /v1/guard) what it would revoke, changes nothing
+  --webhook <url>         POST guard decisions and devices going silent / coming back to this URL
+  --stale-after <duration>  A device without a heartbeat this long (and no interval of its own) is silent (default 2m)
   --insecure-dev-credentials  Allow the published development key/token on a non-loopback host
   --help
 `;
@@ -58,6 +65,11 @@ export interface CliConfig {
   readonly queryTimeoutMs: number;
   readonly postgresConnectRetryMs: number;
   readonly metricsAuth: boolean;
+  readonly manifestPath: string | undefined;
+  readonly manifestBaseUrl: string | undefined;
+  readonly guard: GuardConfig | undefined;
+  readonly webhookUrl: string | undefined;
+  readonly staleAfterMs: number;
 }
 
 function parseKeys(pairs: readonly string[]): Record<string, string> {
@@ -101,6 +113,12 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
       'query-timeout': { type: 'string' },
       'postgres-connect-retry': { type: 'string' },
       'metrics-auth': { type: 'boolean' },
+      manifest: { type: 'string' },
+      'manifest-base-url': { type: 'string' },
+      guard: { type: 'string' },
+      'guard-dry-run': { type: 'boolean' },
+      webhook: { type: 'string' },
+      'stale-after': { type: 'string' },
       'insecure-dev-credentials': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -137,7 +155,22 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     queryTimeoutMs: duration('query-timeout', 30_000),
     postgresConnectRetryMs: duration('postgres-connect-retry', 30_000),
     metricsAuth: values['metrics-auth'] === true,
+    manifestPath: values.manifest === undefined ? undefined : resolve(values.manifest),
+    manifestBaseUrl: values['manifest-base-url'] === undefined ? undefined : new URL(values['manifest-base-url']).href,
+    guard: guardConfig(values.guard, values['guard-dry-run'] === true, values.manifest !== undefined),
+    webhookUrl: values.webhook === undefined ? undefined : new URL(values.webhook).href,
+    staleAfterMs: duration('stale-after', 120_000),
   };
+}
+
+function guardConfig(path: string | undefined, dryRun: boolean, hasManifest: boolean): GuardConfig | undefined {
+  if (path === undefined) {
+    if (dryRun) throw new Error('--guard-dry-run needs --guard <file>');
+    return undefined;
+  }
+  if (!hasManifest) throw new Error('--guard needs --manifest <file>: the guard revokes canaries in that file');
+  const config = readGuardConfig(path);
+  return dryRun ? { ...config, dryRun: true } : config;
 }
 
 /** The published development key or token must not be reachable from other machines unless asked for. */
@@ -195,6 +228,10 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     acceptTs: config.acceptTs,
     cardinality: config.cardinality,
     metricsAuth: config.metricsAuth,
+    staleAfterMs: config.staleAfterMs,
+    ...(config.manifestPath === undefined ? {} : { manifest: { path: config.manifestPath, ...(config.manifestBaseUrl === undefined ? {} : { baseUrl: config.manifestBaseUrl }) } }),
+    ...(config.guard === undefined ? {} : { guard: config.guard }),
+    ...(config.webhookUrl === undefined ? {} : { webhookUrl: config.webhookUrl }),
   });
   let address: string;
   try {
@@ -208,6 +245,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   const lines = [`edgeinfer-collector listening on ${address} (${where})`, `  dashboard: ${address}/`];
   if (config.usingDevKey) lines.push(`  ingest key (development default, set --ingest-key app=key): app "${DEV_APP}", key "${DEV_INGEST_KEY}"`);
   else lines.push(`  ingest keys for apps: ${[...new Set(Object.values(config.ingestKeys))].join(', ')}`);
+  if (config.manifestPath) lines.push(`  manifest: ${address}/v1/manifest.json (from ${config.manifestPath})`);
+  if (config.guard) lines.push(`  canary guard${config.guard.dryRun ? ' (dry run)' : ''}: ${Object.keys(config.guard.models).join(', ')} every ${config.guard.intervalMs} ms`);
   if (config.usingDevToken) lines.push(`  admin token (development default, set --admin-token): ${DEV_ADMIN_TOKEN}`);
   if ((config.usingDevKey || config.usingDevToken) && !isLoopbackHost(config.host)) lines.push('  WARNING: published development credentials on a non-loopback address (--insecure-dev-credentials)');
   process.stdout.write(`${lines.join('\n')}\n`);

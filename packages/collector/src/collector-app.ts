@@ -4,12 +4,18 @@ import { EdgeInferError, isEdgeInferError, type ErrorCode } from '@edgeinfer/cor
 import { validateBatch } from '@edgeinfer/telemetry/schema';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DEFAULT_CARDINALITY_LIMITS, createCardinalityLimiter, type CardinalityLimits } from './cardinality-limiter.js';
+import { createCanaryGuard, type CanaryGuard, type GuardConfig } from './canary-guard.js';
+import { parseCompareQuery } from './compare-query.js';
 import { registerDashboard } from './dashboard.js';
+import { createHeartbeatWatch, silentAfterMs } from './heartbeat-watch.js';
+import { parseLogQuery } from './logs.js';
+import { createManifestSource } from './manifest-source.js';
+import { createWebhook } from './webhook.js';
 import { createCollectorMetrics } from './metrics.js';
 import { pageStats, parseStatsPage } from './stats-page.js';
 import { parseStatsQuery } from './stats-query.js';
 import type { CollectorStorage } from './storage.js';
-import { DEFAULT_FUTURE_MS, checkTsWindow, type TsWindow } from './ts-window.js';
+import { DEFAULT_FUTURE_MS, splitByTsWindow, type TsWindow } from './ts-window.js';
 
 export interface CollectorOptions {
   readonly storage: CollectorStorage;
@@ -33,6 +39,14 @@ export interface CollectorOptions {
   readonly cardinality?: Partial<CardinalityLimits>;
   /** When true, GET /metrics needs the admin token too. Default false (scrapers on a private network). */
   readonly metricsAuth?: boolean;
+  /** Serve this manifest file at GET /v1/manifest.json (re-read when it changes). */
+  readonly manifest?: { readonly path: string; readonly baseUrl?: string };
+  /** Revoke canaries that compare worse than stable; needs `manifest`. Off when absent. */
+  readonly guard?: GuardConfig;
+  /** POSTed JSON for guard decisions and devices going silent or coming back. */
+  readonly webhookUrl?: string;
+  /** How often device states are refreshed for /metrics and the webhook. Default 15 s; 0 turns it off. */
+  readonly heartbeatCheckMs?: number;
   readonly logger?: boolean;
 }
 
@@ -183,13 +197,14 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
             details: { issues: checked.issues },
           });
         }
-        const events = checked.value.events;
         const now = Date.now();
-        const outside = checkTsWindow(events, now, tsWindow);
-        if (outside !== null) {
+        const window = splitByTsWindow(checked.value.events, now, tsWindow);
+        if (window.error !== null) {
           stopTimer({ outcome: 'invalid' });
-          throw outside;
+          throw window.error;
         }
+        if (window.rejectedCount > 0) metrics.eventsRejected.inc({ app: appName, code: 'collector/invalid-timestamp' }, window.rejectedCount);
+        const events = window.inside;
         const overLimit = cardinality.check(appName, events, now);
         if (overLimit !== null) {
           stopTimer({ outcome: 'limited' });
@@ -210,10 +225,13 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
           if (!result.acceptedIds.has(event.eventId)) continue;
           acceptedByType.set(event.type, (acceptedByType.get(event.type) ?? 0) + 1);
           if (event.type === 'inference') metrics.observeInference(appName, event.model.id, event.backend, event.totalMs);
+          if (event.type === 'inference' || event.type === 'fallback' || event.type === 'error') metrics.observeEvent(appName, event.model?.id ?? 'none', event.model?.version ?? 'none', event.type);
         }
         for (const [type, count] of acceptedByType) metrics.eventsAccepted.inc({ app: appName, type }, count);
         if (result.duplicates > 0) metrics.eventsDuplicate.inc({ app: appName }, result.duplicates);
-        return reply.code(200).send({ accepted: result.accepted, duplicates: result.duplicates });
+        // Refused events are listed (by index in the posted batch) so the client counts them as dropped.
+        const rejected = window.rejectedCount === 0 ? {} : { rejected: { count: window.rejectedCount, code: 'collector/invalid-timestamp', events: window.rejected } };
+        return reply.code(200).send({ accepted: result.accepted, duplicates: result.duplicates, ...rejected });
       },
     );
   });
@@ -229,7 +247,53 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
     const now = Date.now();
     const staleAfterMs = options.staleAfterMs ?? 120_000;
     const devices = await storage.devices(now - DAY_MS, single(query['app']));
-    return { now, staleAfterMs, devices: devices.map((device) => ({ ...device, alive: now - device.lastSeen <= staleAfterMs })) };
+    return { now, staleAfterMs, devices: devices.map((device) => ({ ...device, alive: now - device.lastSeen <= silentAfterMs(device, staleAfterMs) })) };
+  });
+
+  app.get('/v1/compare', { preHandler: requireAdmin }, async (request) => storage.compare(parseCompareQuery(request.query as Record<string, unknown>, Date.now())));
+
+  app.get('/v1/logs', { preHandler: requireAdmin }, async (request) => {
+    const query = parseLogQuery(request.query as Record<string, unknown>, Date.now());
+    return { from: query.from, to: query.to, logs: await storage.logs(query) };
+  });
+
+  app.get('/v1/audit', { preHandler: requireAdmin }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const limit = query['limit'] === undefined ? 100 : Number(query['limit']);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new EdgeInferError('collector/invalid-query', 'Query parameter "limit" must be an integer from 1 to 1000.', { details: { parameter: 'limit' } });
+    const model = single(query['model']);
+    return { entries: await storage.audit({ limit, ...(model === undefined ? {} : { model }) }) };
+  });
+
+  const webhook = options.webhookUrl === undefined ? undefined : createWebhook({ url: options.webhookUrl, onFailure: (error) => {
+    metrics.webhookFailures.inc();
+    app.log.warn({ err: error }, 'webhook delivery failed');
+  } });
+
+  const manifestSource = options.manifest === undefined ? null : createManifestSource(options.manifest);
+  const sendManifest = async (request: FastifyRequest, reply: FastifyReply) => {
+    // Read by apps on any origin (a plain GET, no preflight); no-cache so a revocation reaches devices at their next check.
+    void reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'etag').header('cache-control', 'no-cache');
+    if (manifestSource === null) throw new EdgeInferError('collector/not-found', 'This collector serves no manifest; start it with --manifest <file>.');
+    const served = await manifestSource.current();
+    void reply.header('etag', served.etag);
+    if (request.headers['if-none-match'] === served.etag) return reply.code(304).send();
+    return reply.header('content-type', 'application/json; charset=utf-8').send(served.body);
+  };
+  app.get('/v1/manifest.json', sendManifest);
+
+  let guard: CanaryGuard | null = null;
+  if (options.guard !== undefined) {
+    if (options.manifest === undefined) throw new EdgeInferError('collector/guard', 'The canary guard changes the manifest file: give the manifest (--manifest <file>) too.');
+    guard = createCanaryGuard({ config: options.guard, manifestPath: options.manifest.path, storage, metrics, ...(webhook ? { webhook } : {}), log: (message, detail) => app.log.warn(detail, message) });
+  }
+  app.get('/v1/guard', { preHandler: requireAdmin }, async () =>
+    guard === null ? { enabled: false } : { enabled: true, dryRun: guard.config.dryRun, intervalMs: guard.config.intervalMs, windowMs: guard.config.windowMs, models: guard.config.models, decisions: guard.lastDecisions() },
+  );
+  // Runs the guard now (an operator after a deploy, or a test) instead of waiting for the interval.
+  app.post('/v1/guard/run', { preHandler: requireAdmin }, async () => {
+    if (guard === null) throw new EdgeInferError('collector/not-found', 'No canary guard is configured; start the collector with --guard <file>.');
+    return { dryRun: guard.config.dryRun, decisions: await guard.evaluate() };
   });
 
   app.get('/metrics', { preHandler: options.metricsAuth === true ? requireAdmin : [] }, async (_request, reply) => {
@@ -292,8 +356,17 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
   };
   if (rollupIntervalMs > 0) app.addHook('onReady', async () => void (rollupRunning = rollUp()));
 
+  const heartbeatCheckMs = options.heartbeatCheckMs ?? 15_000;
+  const heartbeats = heartbeatCheckMs > 0 ? createHeartbeatWatch({ storage, metrics, staleAfterMs: options.staleAfterMs ?? 120_000, intervalMs: heartbeatCheckMs, ...(webhook ? { webhook } : {}) }) : null;
+  app.addHook('onReady', async () => {
+    heartbeats?.start();
+    guard?.start();
+  });
+
   app.addHook('onClose', async () => {
     closing = true;
+    await heartbeats?.stop();
+    await guard?.stop();
     if (retentionTimer !== undefined) clearInterval(retentionTimer);
     if (rollupTimer !== undefined) clearTimeout(rollupTimer);
     await rollupRunning;

@@ -28,6 +28,7 @@ export function devicesFromRows(rows: readonly Record<string, unknown>[]): Devic
       errors: Number(heartbeat['errors']),
       uptimeS: Number(heartbeat['uptimeS']),
       libraryVersion: String(heartbeat['libraryVersion']),
+      ...(typeof heartbeat['intervalS'] === 'number' ? { intervalS: heartbeat['intervalS'] } : {}),
     };
   });
 }

@@ -83,6 +83,34 @@ export const MIGRATIONS: readonly Migration[] = [
       'INSERT INTO rollup_state (id, seq_watermark) VALUES (1, 0)',
     ],
   },
+  {
+    version: 4,
+    name: 'quality signal, logs and audit',
+    sql: [
+      // An inference's top-1 probability, a feedback's 1 (correct) / 0 (wrong): see eventScore().
+      'ALTER TABLE events ADD COLUMN score DOUBLE PRECISION',
+      'ALTER TABLE events ADD COLUMN level TEXT',
+      // The scores of a rollup segment's inferences (or feedback), one sorted float64 run like durations.
+      'ALTER TABLE rollup_minutes ADD COLUMN scores BYTEA',
+      // Log records are few next to inferences: partial indexes cost ingest nothing for the rest, and
+      // answer "newest logs of this model / device" by walking one index backwards.
+      "CREATE INDEX events_logs ON events (ts) WHERE type = 'log'",
+      "CREATE INDEX events_logs_by_model ON events (model_id, ts) WHERE type = 'log'",
+      "CREATE INDEX events_logs_by_device ON events (device_id, ts) WHERE type = 'log'",
+      // Every manifest change the collector made or would have made (dry run): who, when, why, the numbers.
+      `CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY,
+        ts BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        model_id TEXT,
+        version TEXT,
+        dry_run INTEGER NOT NULL,
+        detail TEXT NOT NULL
+      )`,
+      'CREATE INDEX audit_log_by_ts ON audit_log (ts)',
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';

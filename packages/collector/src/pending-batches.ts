@@ -6,7 +6,7 @@ export const MAX_PENDING_EVENTS = 50_000;
 
 /** The columns of a stored event a roll-up step folds (RAW_COLUMNS order). */
 export function foldRow(row: EventRow): RawRow {
-  return [row.type, row.app, row.model_id, row.model_version, row.model_variant, row.backend, row.ts, row.duration_ms];
+  return [row.type, row.app, row.model_id, row.model_version, row.model_variant, row.backend, row.ts, row.duration_ms, row.score];
 }
 
 /**

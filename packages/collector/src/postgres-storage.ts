@@ -24,6 +24,9 @@ import {
 import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
+import { auditFromRows, auditSql, insertAuditSql } from './audit.js';
+import { compareSamples, comparePlans, sampleOf } from './compare.js';
+import { logsFromRows, logsSql } from './logs.js';
 
 export interface PostgresStorageOptions {
   readonly connectionString: string;
@@ -53,6 +56,7 @@ const ROLLUP_TYPES: Record<(typeof ROLLUP_COLUMNS)[number], string> = {
   backend: 'text',
   event_count: 'bigint',
   durations: 'bytea',
+  scores: 'bytea',
 };
 
 const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
@@ -70,6 +74,8 @@ const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
   code: 'text',
   device_id: 'text',
   payload: 'text',
+  score: 'float8',
+  level: 'text',
 };
 
 const placeholder = (index: number) => `$${index}`;
@@ -126,7 +132,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   }
 
   // One statement for the whole batch: rows arrive as one array per column, so the statement text
-  // is the same for every batch size and the parameter count stays at 14.
+  // is the same for every batch size and the parameter count stays at one per column.
   // ingest_seq is the inserting transaction's id: the roll-up only folds ids below the oldest
   // transaction still running, so a batch committing late is never skipped.
   const insertSql = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}, ingest_seq)
@@ -203,7 +209,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   const compactStep = async (client: pg.PoolClient, now: number): Promise<number> => {
     const minute = (await client.query(DIRTY_MINUTE_SQL(placeholder), [now - COMPACT_AFTER_MS - MINUTE_MS])).rows[0]?.minute as string | undefined;
     if (minute === undefined) return 0;
-    const merged = compactSegments((await client.query(MINUTE_SEGMENTS_SQL(placeholder), [minute])).rows as (RollupRow & { group_key: string; segment: string })[]);
+    const merged = compactSegments((await client.query(MINUTE_SEGMENTS_SQL(placeholder), [minute])).rows as (RollupRow & { group_key: string; segment: string; scores: Uint8Array | null })[]);
     for (const segment of merged) await client.query(DELETE_KEY_SQL(placeholder), [segment.minute, segment.type, segment.group_key]);
     if (merged.length > 0) await client.query(insertSegmentsSql, ROLLUP_COLUMNS.map((column) => merged.map((segment) => segment[column])));
     await client.query(CLEAR_DIRTY_SQL(placeholder), [minute]);
@@ -238,6 +244,50 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         });
       } catch (cause) {
         throw storageError('compute stats', cause);
+      }
+    },
+    async compare(query) {
+      try {
+        return await inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+          await client.query(`SET LOCAL statement_timeout = ${queryTimeoutMs}`);
+          const plans = comparePlans(query, Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark), placeholder);
+          const samples = [];
+          for (const plan of plans) {
+            const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
+            const raw: RawRow[] = [];
+            for (const statement of plan.raw) raw.push(...(await rawRows(client, statement)));
+            samples.push(sampleOf(rollupRows, raw));
+          }
+          return compareSamples(query, samples[0]!, samples[1]!);
+        });
+      } catch (cause) {
+        throw storageError('compare versions', cause);
+      }
+    },
+    async logs(query) {
+      try {
+        return await inTransaction('BEGIN READ ONLY', async (client) => {
+          await client.query(`SET LOCAL statement_timeout = ${queryTimeoutMs}`);
+          return logsFromRows(await rows(client, logsSql(query, placeholder)));
+        });
+      } catch (cause) {
+        throw storageError('list logs', cause);
+      }
+    },
+    async audit(query) {
+      try {
+        const statement = auditSql(query, placeholder);
+        return auditFromRows((await pool.query(statement.text, [...statement.params])).rows as Record<string, unknown>[]);
+      } catch (cause) {
+        throw storageError('list the audit log', cause);
+      }
+    },
+    async recordAudit(entry) {
+      try {
+        const statement = insertAuditSql(entry, placeholder);
+        await pool.query(statement.text, [...statement.params]);
+      } catch (cause) {
+        throw storageError('record an audit entry', cause);
       }
     },
     async rollUp(options = {}) {

@@ -30,7 +30,7 @@ export interface RollupProgress {
 
 export const ROLLUP_STATE_SQL = 'SELECT seq_watermark FROM rollup_state WHERE id = 1';
 
-export const ROLLUP_COLUMNS = ['minute', 'type', 'group_key', 'segment', ...GROUP_COLUMNS, 'event_count', 'durations'] as const;
+export const ROLLUP_COLUMNS = ['minute', 'type', 'group_key', 'segment', ...GROUP_COLUMNS, 'event_count', 'durations', 'scores'] as const;
 
 export interface Segment {
   readonly minute: number;
@@ -44,6 +44,8 @@ export interface Segment {
   readonly backend: string | null;
   readonly event_count: number;
   readonly durations: Buffer | null;
+  /** Top-1 probabilities of inferences (1/0 of feedback), sorted; null when none had one. */
+  readonly scores: Buffer | null;
 }
 
 /** The first ingest_seq not yet folded, and the one maxEvents rows later (the step's end unless it would be empty). */
@@ -72,20 +74,21 @@ const groupKeyOf = (values: readonly unknown[]) => JSON.stringify(values.map((va
 
 /** Raw event rows (RAW_COLUMNS order) -> one segment per (minute, type, group), durations sorted. */
 export function segmentsOf(rows: readonly RawRow[], segment: number): Segment[] {
-  const parts = new Map<string, { minute: number; type: string; group: readonly unknown[]; count: number; durations: number[] }>();
+  const parts = new Map<string, { minute: number; type: string; group: readonly unknown[]; count: number; durations: number[]; scores: number[] }>();
   for (const row of rows) {
     const minute = Math.floor(Number(row[6]) / MINUTE_MS) * MINUTE_MS;
     // A plain concatenation: this runs for every event, the JSON group key once per part.
     const key = `${minute}\u0000${row[0]}\u0000${row[1]}\u0000${row[2] ?? '\u0001'}\u0000${row[3] ?? '\u0001'}\u0000${row[4] ?? '\u0001'}\u0000${row[5] ?? '\u0001'}`;
     let part = parts.get(key);
     if (part === undefined) {
-      part = { minute, type: String(row[0]), group: row.slice(1, 1 + GROUP_COLUMNS.length), count: 0, durations: [] };
+      part = { minute, type: String(row[0]), group: row.slice(1, 1 + GROUP_COLUMNS.length), count: 0, durations: [], scores: [] };
       parts.set(key, part);
     }
     part.count += 1;
     if (row[7] !== null && row[7] !== undefined) part.durations.push(Number(row[7]));
+    if (row[8] !== null && row[8] !== undefined) part.scores.push(Number(row[8]));
   }
-  return [...parts.values()].map(({ minute, type, group, count, durations }) => ({
+  return [...parts.values()].map(({ minute, type, group, count, durations, scores }) => ({
     minute,
     type,
     group_key: groupKeyOf(group),
@@ -93,6 +96,7 @@ export function segmentsOf(rows: readonly RawRow[], segment: number): Segment[] 
     ...groupColumns(group),
     event_count: count,
     durations: durations.length === 0 ? null : encodeDurations(sortDurations(durations)),
+    scores: scores.length === 0 ? null : encodeDurations(sortDurations(scores)),
   }));
 }
 
@@ -102,8 +106,8 @@ function groupColumns(values: readonly unknown[]) {
 }
 
 /** The segments of one minute -> one segment per (type, group) that had more than one, and the keys they replace. */
-export function compactSegments(rows: readonly (RollupRow & { group_key: string; segment: number | string })[]): Segment[] {
-  const byKey = new Map<string, (RollupRow & { group_key: string; segment: number | string })[]>();
+export function compactSegments(rows: readonly (RollupRow & { group_key: string; segment: number | string; scores: Uint8Array | null })[]): Segment[] {
+  const byKey = new Map<string, (RollupRow & { group_key: string; segment: number | string; scores: Uint8Array | null })[]>();
   for (const row of rows) {
     const key = `${row.type}\u0000${row.group_key}`;
     byKey.set(key, [...(byKey.get(key) ?? []), row]);
@@ -113,6 +117,7 @@ export function compactSegments(rows: readonly (RollupRow & { group_key: string;
     if (parts.length < 2) continue;
     const first = parts[0]!;
     const runs = parts.flatMap((part) => (part.durations === null ? [] : [decodeDurations(part.durations)]));
+    const scoreRuns = parts.flatMap((part) => (part.scores === null || part.scores === undefined ? [] : [decodeDurations(part.scores)]));
     merged.push({
       minute: Number(first.minute),
       type: first.type,
@@ -121,6 +126,7 @@ export function compactSegments(rows: readonly (RollupRow & { group_key: string;
       ...groupColumns([first.app, first.model_id, first.model_version, first.model_variant, first.backend]),
       event_count: parts.reduce((total, part) => total + Number(part.event_count), 0),
       durations: runs.length === 0 ? null : encodeDurations(mergeSorted(runs)),
+      scores: scoreRuns.length === 0 ? null : encodeDurations(mergeSorted(scoreRuns)),
     });
   }
   return merged;
@@ -128,7 +134,7 @@ export function compactSegments(rows: readonly (RollupRow & { group_key: string;
 
 export const DIRTY_MINUTE_SQL = (placeholder: Placeholder) => `SELECT minute FROM rollup_dirty WHERE minute < ${placeholder(1)} ORDER BY minute LIMIT 1`;
 export const MINUTE_SEGMENTS_SQL = (placeholder: Placeholder) =>
-  `SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations, group_key, segment FROM rollup_minutes WHERE minute = ${placeholder(1)}`;
+  `SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations, scores, group_key, segment FROM rollup_minutes WHERE minute = ${placeholder(1)}`;
 export const DELETE_KEY_SQL = (placeholder: Placeholder) => `DELETE FROM rollup_minutes WHERE minute = ${placeholder(1)} AND type = ${placeholder(2)} AND group_key = ${placeholder(3)}`;
 export const MARK_DIRTY_SQL = (placeholder: Placeholder) => `INSERT INTO rollup_dirty (minute) VALUES (${placeholder(1)}) ON CONFLICT (minute) DO NOTHING`;
 export const CLEAR_DIRTY_SQL = (placeholder: Placeholder) => `DELETE FROM rollup_dirty WHERE minute = ${placeholder(1)}`;

@@ -16,7 +16,16 @@ const reads = createSqliteReads(db);
 parentPort!.on('message', (request: QueryRequest) => {
   let reply: QueryReply;
   try {
-    const value = request.kind === 'stats' ? reads.stats(request.query) : reads.devices(request.since, request.app);
+    const value =
+      request.kind === 'stats'
+        ? reads.stats(request.query)
+        : request.kind === 'devices'
+          ? reads.devices(request.since, request.app)
+          : request.kind === 'compare'
+            ? reads.compare(request.query)
+            : request.kind === 'logs'
+              ? reads.logs(request.query)
+              : reads.audit(request.query);
     reply = { id: request.id, ok: true, value };
   } catch (error) {
     reply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), sqliteCode: (error as { code?: unknown }).code as string | undefined };

@@ -1,4 +1,7 @@
 import type Database from 'better-sqlite3';
+import { auditFromRows, auditSql, type AuditEntry, type AuditQuery } from './audit.js';
+import { compareSamples, comparePlans, sampleOf, type CompareQuery, type CompareResult } from './compare.js';
+import { logsFromRows, logsSql, type LogQuery, type LogRecord } from './logs.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 import { ROLLUP_STATE_SQL } from './rollup.js';
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
@@ -11,6 +14,9 @@ import type { DeviceStatus, StatsQuery, StatsResult } from './storage.js';
 export interface SqliteReads {
   stats(query: StatsQuery): StatsResult;
   devices(since: number, app?: string): DeviceStatus[];
+  compare(query: CompareQuery): CompareResult;
+  logs(query: LogQuery): LogRecord[];
+  audit(query: AuditQuery): AuditEntry[];
 }
 
 // Numbered parameters (?1), as the shared SQL repeats some; better-sqlite3 binds them by name.
@@ -26,8 +32,16 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
     const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
     return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
   });
+  const readCompare = db.transaction((query: CompareQuery) => {
+    const plans = comparePlans(query, Number(db.prepare(ROLLUP_STATE_SQL).pluck().get()), sqlitePlaceholder);
+    const [candidate, baseline] = plans.map((plan) => sampleOf(plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]), plan.raw.flatMap(allRaw)));
+    return compareSamples(query, candidate!, baseline!);
+  });
   return {
     stats: (query) => readStats(query),
+    compare: (query) => readCompare(query),
+    logs: (query) => logsFromRows(all(logsSql(query, sqlitePlaceholder))),
+    audit: (query) => auditFromRows(all(auditSql(query, sqlitePlaceholder))),
     devices(since, app) {
       const statement = devicesSql(() => '?', since, app);
       return devicesFromRows(db.prepare(statement.text).all(...statement.params) as Record<string, unknown>[]);

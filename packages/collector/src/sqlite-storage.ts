@@ -27,6 +27,9 @@ import {
 import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
 import type { RawRow, RollupRow, SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type DeviceStatus, type StatsResult } from './storage.js';
+import { insertAuditSql, type AuditEntry } from './audit.js';
+import type { CompareResult } from './compare.js';
+import type { LogRecord } from './logs.js';
 
 export interface SqliteStorageOptions {
   /** One file holds everything; `:memory:` for throwaway use. */
@@ -99,8 +102,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     const accepted = new Set<string>();
     const stored: RawRow[] = [];
     for (const row of rows) {
-      const { event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload } = row;
-      if (insert.run(event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload, seq).changes === 1) {
+      const { event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload, score, level } = row;
+      if (insert.run(event_id, app, type, ts, received_at, session_id, model_id, model_version, model_variant, backend, duration_ms, code, device_id, payload, score, level, seq).changes === 1) {
         accepted.add(event_id);
         stored.push(foldRow(row));
       }
@@ -165,7 +168,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
   const compactStep = db.transaction((now: number): number => {
     const minute = all({ text: DIRTY_MINUTE_SQL(placeholder), params: [now - COMPACT_AFTER_MS - MINUTE_MS] })[0]?.['minute'] as number | undefined;
     if (minute === undefined) return 0;
-    const merged = compactSegments(all({ text: MINUTE_SEGMENTS_SQL(placeholder), params: [minute] }) as unknown as (RollupRow & { group_key: string; segment: number })[]);
+    const merged = compactSegments(all({ text: MINUTE_SEGMENTS_SQL(placeholder), params: [minute] }) as unknown as (RollupRow & { group_key: string; segment: number; scores: Uint8Array | null })[]);
     for (const segment of merged) run(DELETE_KEY_SQL(placeholder), segment.minute, segment.type, segment.group_key);
     for (const segment of merged) insertSegment.run(segment);
     run(CLEAR_DIRTY_SQL(placeholder), minute);
@@ -237,6 +240,22 @@ export function createSqliteStorage(options: SqliteStorageOptions): CollectorSto
     async devices(since, app): Promise<DeviceStatus[]> {
       if (localReads !== null) return localReads.devices(since, app);
       return pool!.run<DeviceStatus[]>({ kind: 'devices', since, ...(app === undefined ? {} : { app }) });
+    },
+    async compare(query) {
+      if (localReads !== null) return localReads.compare(query);
+      return pool!.run<CompareResult>({ kind: 'compare', query });
+    },
+    async logs(query) {
+      if (localReads !== null) return localReads.logs(query);
+      return pool!.run<LogRecord[]>({ kind: 'logs', query });
+    },
+    async audit(query) {
+      if (localReads !== null) return localReads.audit(query);
+      return pool!.run<AuditEntry[]>({ kind: 'audit', query });
+    },
+    async recordAudit(entry) {
+      const statement = insertAuditSql(entry, placeholder);
+      write('record an audit entry', () => db.prepare(statement.text).run(bind(statement.params)));
     },
     async rollUp(options = {}): Promise<RollupProgress> {
       return write('roll up events', () => {

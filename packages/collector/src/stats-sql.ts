@@ -14,7 +14,7 @@ const MINUTE_MS = 60_000;
 const FILTER_COLUMNS = { app: 'app', model: 'model_id', version: 'model_version', variant: 'model_variant', backend: 'backend' } as const;
 
 /** The columns a raw event row is read with, in this order (rows arrive as arrays). */
-export const RAW_COLUMNS = ['type', ...GROUP_COLUMNS, 'ts', 'duration_ms'] as const;
+export const RAW_COLUMNS = ['type', ...GROUP_COLUMNS, 'ts', 'duration_ms', 'score'] as const;
 export type RawRow = readonly unknown[];
 
 export interface RollupRow {
@@ -27,10 +27,12 @@ export interface RollupRow {
   readonly minute: number | string;
   readonly event_count: number | string;
   readonly durations: Uint8Array | null;
+  /** Only when the plan asked for it (compare). */
+  readonly scores?: Uint8Array | null;
 }
 
 /** Collects conditions and their parameters for one statement. */
-class Conditions {
+export class Conditions {
   readonly texts: string[] = [];
   readonly params: (string | number)[] = [];
   constructor(private readonly placeholder: Placeholder) {}
@@ -41,14 +43,18 @@ class Conditions {
     return this;
   }
 
-  /** The query's dimension filters and event type (heartbeats are left out unless asked for). */
-  addFilters(query: StatsQuery): this {
+  /**
+   * The query's dimension filters and event type. Heartbeats, logs and feedback are left out unless
+   * asked for: they are not inference traffic. `types` (internal) asks for a fixed set.
+   */
+  addFilters(query: StatsQuery, types?: readonly string[]): this {
     for (const [key, column] of Object.entries(FILTER_COLUMNS)) {
       const value = query[key as keyof typeof FILTER_COLUMNS];
       if (value !== undefined) this.add(`${column} = ?`, value);
     }
     if (query.type !== undefined) this.add('type = ?', query.type);
-    else this.texts.push("type <> 'heartbeat'");
+    else if (types !== undefined) this.texts.push(`type IN (${types.map((type) => `'${type}'`).join(', ')})`);
+    else this.texts.push("type NOT IN ('heartbeat', 'log', 'feedback')");
     return this;
   }
 
@@ -67,24 +73,25 @@ export interface StatsPlan {
   readonly raw: readonly SqlStatement[];
 }
 
-export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder): StatsPlan {
+export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: { readonly types?: readonly string[]; readonly scores?: boolean } = {}): StatsPlan {
+  const types = options.types;
   // A minute rollup fits a bucket only if buckets are whole minutes.
   const minutesFit = query.bucketMs === undefined || query.bucketMs % MINUTE_MS === 0;
   const firstMinute = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
   const endMinute = Math.floor(query.to / MINUTE_MS) * MINUTE_MS;
   const rawSelect = `SELECT ${RAW_COLUMNS.join(', ')} FROM events`;
-  const rawRange = (from: number, to: number) => new Conditions(placeholder).add('ts >= ?', from).add('ts < ?', to).addFilters(query).statement(rawSelect);
+  const rawRange = (from: number, to: number) => new Conditions(placeholder).add('ts >= ?', from).add('ts < ?', to).addFilters(query, types).statement(rawSelect);
   if (!minutesFit || firstMinute >= endMinute) return { rollups: null, raw: [rawRange(query.from, query.to)] };
 
   const raw: SqlStatement[] = [];
   if (query.from < firstMinute) raw.push(rawRange(query.from, firstMinute));
   if (endMinute < query.to) raw.push(rawRange(endMinute, query.to));
-  raw.push(new Conditions(placeholder).add('ingest_seq >= ?', seqWatermark).add('ts >= ?', firstMinute).add('ts < ?', endMinute).addFilters(query).statement(rawSelect));
+  raw.push(new Conditions(placeholder).add('ingest_seq >= ?', seqWatermark).add('ts >= ?', firstMinute).add('ts < ?', endMinute).addFilters(query, types).statement(rawSelect));
   const rollups = new Conditions(placeholder)
     .add('minute >= ?', firstMinute)
     .add('minute < ?', endMinute)
-    .addFilters(query)
-    .statement(`SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations FROM rollup_minutes`);
+    .addFilters(query, types)
+    .statement(`SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''} FROM rollup_minutes`);
   return { rollups, raw };
 }
 

@@ -1,4 +1,7 @@
-import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
+import { eventScore, type TelemetryEvent } from '@edgeinfer/telemetry/schema';
+import type { AuditEntry, AuditQuery } from './audit.js';
+import type { CompareQuery, CompareResult } from './compare.js';
+import type { LogQuery, LogRecord } from './logs.js';
 import type { RollupProgress } from './rollup.js';
 
 /** The dimensions stats are grouped by; canary and stable versions of a model are separate groups. */
@@ -63,6 +66,8 @@ export interface DeviceStatus {
   readonly errors: number;
   readonly uptimeS: number;
   readonly libraryVersion: string;
+  /** The heartbeat interval the device declared, if it did. */
+  readonly intervalS?: number;
 }
 
 export interface InsertResult {
@@ -82,6 +87,12 @@ export interface CollectorStorage {
   insertBatch(app: string, events: readonly TelemetryEvent[], receivedAt: number): Promise<InsertResult>;
   stats(query: StatsQuery): Promise<StatsResult>;
   devices(since: number, app?: string): Promise<DeviceStatus[]>;
+  /** A candidate version against a baseline of one model, from the same rollups as stats. */
+  compare(query: CompareQuery): Promise<CompareResult>;
+  logs(query: LogQuery): Promise<LogRecord[]>;
+  /** Appends one audit entry durably (resolves after commit). */
+  recordAudit(entry: AuditEntry): Promise<void>;
+  audit(query: AuditQuery): Promise<AuditEntry[]>;
   /**
    * One bounded step of background work: folds newly stored events into minute rollups and
    * compacts one closed minute. Stats are exact whether or not it has run; it only makes them fast.
@@ -114,6 +125,8 @@ export interface EventRow {
   readonly code: string | null;
   readonly device_id: string | null;
   readonly payload: string;
+  readonly score: number | null;
+  readonly level: string | null;
 }
 
 export const EVENT_COLUMNS = [
@@ -131,6 +144,8 @@ export const EVENT_COLUMNS = [
   'code',
   'device_id',
   'payload',
+  'score',
+  'level',
 ] as const satisfies readonly (keyof EventRow)[];
 
 export function toEventRow(app: string, event: TelemetryEvent, receivedAt: number): EventRow {
@@ -146,8 +161,10 @@ export function toEventRow(app: string, event: TelemetryEvent, receivedAt: numbe
     model_variant: event.model?.variant ?? null,
     backend: event.backend ?? null,
     duration_ms: event.type === 'inference' || event.type === 'load' ? event.totalMs : null,
-    code: event.type === 'error' || event.type === 'fallback' ? event.code : null,
-    device_id: event.type === 'heartbeat' ? (event.deviceId ?? null) : null,
+    code: event.type === 'error' || event.type === 'fallback' || event.type === 'log' ? event.code : null,
+    device_id: event.type === 'heartbeat' || event.type === 'log' ? (event.deviceId ?? null) : null,
     payload: JSON.stringify(event),
+    score: eventScore(event),
+    level: event.type === 'log' ? event.level : null,
   };
 }

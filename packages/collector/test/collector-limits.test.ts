@@ -27,22 +27,30 @@ const post = (app: FastifyInstance, events: readonly TelemetryEvent[]) =>
   app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', 'x-edgeinfer-key': KEY, origin: 'https://shop.example' }, payload: { events } });
 
 describe('accepted ts window', () => {
-  it('rejects far-future and far-past events, heartbeats too, with a typed 400 listing them, and stores none of the batch', async () => {
+  it('refuses far-future and far-past events, heartbeats too, listing them, and stores the rest of the batch', async () => {
     const { app } = start({ retentionDays: 7 });
     const now = Date.now();
     const batch = [inferenceEvent(), heartbeatEvent({ ts: 1e15, deviceId: 'pinned' }), inferenceEvent({ ts: 2 ** 53 - 1 }), inferenceEvent({ ts: now - 8 * 86_400_000 }), inferenceEvent({ ts: now + 60_000 })];
     const response = await post(app, batch);
-    expect(response.statusCode).toBe(400);
+    // The two events inside the window (a clock one minute fast included) are stored and acknowledged.
+    expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(body.code).toBe('collector/invalid-timestamp');
-    expect(body.details.events.map((event: { index: number }) => event.index)).toEqual([1, 2, 3]);
-    expect(body.details.events[0]).toEqual({ index: 1, eventId: batch[1]!.eventId, ts: 1e15 });
+    expect(body).toMatchObject({ accepted: 2, duplicates: 0, rejected: { count: 3, code: 'collector/invalid-timestamp' } });
+    expect(body.rejected.events.map((event: { index: number }) => event.index)).toEqual([1, 2, 3]);
+    expect(body.rejected.events[0]).toEqual({ index: 1, eventId: batch[1]!.eventId, ts: 1e15 });
     const devices = (await app.inject({ url: '/v1/devices', headers: admin })).json();
     expect(devices.devices).toEqual([]);
-    const stats = (await app.inject({ url: '/v1/stats?from=0', headers: admin })).json();
-    expect(stats.groups).toEqual([]);
-    // Within the window (a clock one minute fast included) it is stored.
-    expect((await post(app, [batch[0]!, batch[4]!])).statusCode).toBe(200);
+    const stats = (await app.inject({ url: `/v1/stats?from=0&to=${now + 120_000}`, headers: admin })).json();
+    expect(stats.groups.reduce((sum: number, group: { count: number }) => sum + group.count, 0)).toBe(2);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(/edgeinfer_collector_events_rejected_total\{app="shop",code="collector\/invalid-timestamp"\} 3/);
+  });
+
+  it('refuses a batch whose events are all outside the window whole, with a typed 400 listing them', async () => {
+    const { app } = start({ retentionDays: 7 });
+    const batch = [heartbeatEvent({ ts: 1e15, deviceId: 'pinned' }), inferenceEvent({ ts: 2 ** 53 - 1 })];
+    const response = await post(app, batch);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'collector/invalid-timestamp', details: { count: 2, events: [{ index: 0, eventId: batch[0]!.eventId, ts: 1e15 }, { index: 1 }] } });
   });
 
   it('takes the window from options', async () => {

@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   'collector/storage-read-only': 'The database or its disk became read-only.',
   'collector/storage-io': 'The database failed to read or write its files (I/O error).',
   'collector/insecure-credentials': 'The collector refused to listen beyond loopback with the published development key or token.',
+  'collector/manifest': 'The manifest file the collector serves (--manifest) is missing, not JSON or not a valid manifest.',
+  'collector/guard': 'The canary guard configuration (--guard) is invalid, or the guard could not change the manifest.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -83,7 +83,7 @@ export interface EngineClientOptions {
 export type ClientEvent =
   | { type: 'load'; info: ModelInfo }
   | { type: 'fallback'; info: ModelInfo; fallback: FallbackRecord }
-  | { type: 'run'; info: ModelInfo; queueMs: number; runMs: number; totalMs: number; backend: string }
+  | { type: 'run'; info: ModelInfo; queueMs: number; runMs: number; totalMs: number; backend: string; top1Probability?: number; top1Class?: number }
   | { type: 'error'; info?: ModelInfo; code: string }
   | { type: 'restart'; reason: string };
 
@@ -140,7 +140,7 @@ export function createEngineClient(options: EngineClientOptions): Engine {
     loadOptions.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const progress = loadOptions.onProgress ? (options.createWorker ? Comlink.proxy(loadOptions.onProgress) : loadOptions.onProgress) : undefined;
-      return unwrap(await connection.call((api, callId) => api.load(loadId, request, progress, callId), loadBudget(request)));
+      return unwrap(await connection.call((api, _callId, activity) => api.load(loadId, request, progress, activity), loadBudget(request)));
     } finally {
       loadOptions.signal?.removeEventListener('abort', onAbort);
     }
@@ -246,9 +246,9 @@ export function createEngineClient(options: EngineClientOptions): Engine {
         }),
       };
       const result = unwrap(
-        await connection.call((api, callId) => {
+        await connection.call((api, callId, activity) => {
           runningCall = callId;
-          return api.run(info.handle, transfer.length ? Comlink.transfer(feeds, transfer) : feeds, callId);
+          return api.run(info.handle, feeds, activity, transfer);
         }, budget),
       );
       runTimes.record(result.runMs, elements);
@@ -267,7 +267,8 @@ export function createEngineClient(options: EngineClientOptions): Engine {
       }
     }
 
-    async function run(feeds: NamedTensors, runOptions: RunOptions = {}): Promise<RunOutput> {
+    /** `quality` (classify's) reads the top-1 class of the output for the run event: telemetry's quality signal, never the data. */
+    async function run(feeds: NamedTensors, runOptions: RunOptions = {}, quality?: (output: Tensor) => { top1Probability: number; top1Class: number } | undefined): Promise<RunOutput> {
       if (modelDisposed) throw new EdgeInferError('engine/disposed', `${info.id} was disposed; load it again.`);
       const queuedAt = performance.now();
       const previous = queue;
@@ -286,7 +287,7 @@ export function createEngineClient(options: EngineClientOptions): Engine {
           if (result.backend !== info.backend) runTimes.reset();
           info = { ...info, backend: result.backend, variant: result.variant, fallbacks };
         }
-        options.onEvent?.({ type: 'run', info, backend: result.backend, ...timings });
+        options.onEvent?.({ type: 'run', info, backend: result.backend, ...timings, ...quality?.(output) });
         return { outputs: result.outputs, output, backend: result.backend, timings };
       })();
       queue = task.catch(() => undefined);
@@ -308,10 +309,15 @@ export function createEngineClient(options: EngineClientOptions): Engine {
           throw new EdgeInferError('engine/invalid-image', `${info.id} has no preprocessing in its manifest, so it cannot classify images; use run().`);
         }
         const tensor = await imageToTensor(image, info.preprocessing);
-        const result = await run({ [info.inputs[0]!.name]: tensor }, { ...classifyOptions, transfer: true });
-        const scores = result.output.data as Float32Array;
         // Models that end in softmax (content-safety) already give probabilities: softmax again would flatten them.
-        const probabilities = isDistribution(scores) ? scores : softmax(scores);
+        const toProbabilities = (scores: Float32Array) => (isDistribution(scores) ? scores : softmax(scores));
+        let probabilities: Float32Array | undefined;
+        const result = await run({ [info.inputs[0]!.name]: tensor }, { ...classifyOptions, transfer: true }, (output) => {
+          probabilities = toProbabilities(output.data as Float32Array);
+          const [best] = topK(probabilities, 1);
+          return best ? { top1Probability: Math.min(1, Math.max(0, best.score)), top1Class: best.index } : undefined;
+        });
+        probabilities ??= toProbabilities(result.output.data as Float32Array);
         const top = topK(probabilities, classifyOptions.topK ?? 5).map(({ index, score }) => ({
           index,
           probability: score,

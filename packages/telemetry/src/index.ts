@@ -4,10 +4,10 @@
  * `@edgeinfer/telemetry/schema`, shared with the collector.
  */
 export { createTelemetry, LIBRARY_VERSION } from './telemetry-client.js';
-export type { Telemetry, TelemetryOptions, TelemetryStats } from './telemetry-client.js';
+export type { FeedbackInput, LogInput, Telemetry, TelemetryOptions, TelemetryStats } from './telemetry-client.js';
 export { createIndexedDbEventStore, createMemoryEventStore } from './event-store.js';
 export type { EventStore } from './event-store.js';
 export { backoffDelayMs } from './backoff.js';
-export { engineEventToTelemetry } from './engine-events.js';
+export { engineEventToLog, engineEventToTelemetry } from './engine-events.js';
 export type { EngineEventLike } from './engine-events.js';
-export type { EventInput, EventType, TelemetryEvent } from './schema.js';
+export type { EventInput, EventType, LogLevel, ModelRef, TelemetryEvent } from './schema.js';

@@ -6,7 +6,7 @@
  * fields are rejected, and no string may carry a URL with a query string (tokens live there).
  */
 
-export const EVENT_TYPES = ['load', 'inference', 'fallback', 'error', 'heartbeat'] as const;
+export const EVENT_TYPES = ['load', 'inference', 'fallback', 'error', 'heartbeat', 'feedback', 'log'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Chrome and Firefox cap the bytes of all in-flight keepalive fetches and beacons at 64 KiB. */
@@ -49,6 +49,12 @@ export interface InferenceEvent extends EventBase {
   readonly totalMs: number;
   /** The client's sample rate when this event was kept, so a reader can scale counts back up. */
   readonly sampleRate: number;
+  /**
+   * The quality signal of a classification, without user data: the highest class probability of the
+   * result (0..1) and, optionally, that class's index. Never the input or the full output.
+   */
+  readonly top1Probability?: number;
+  readonly top1Class?: number;
 }
 
 export interface FallbackEvent extends EventBase {
@@ -72,9 +78,32 @@ export interface HeartbeatEvent extends EventBase {
   readonly errors: number;
   readonly uptimeS: number;
   readonly deviceId?: string;
+  /** How often this device sends a heartbeat: it counts as silent after missing two and a half. */
+  readonly intervalS?: number;
 }
 
-export type TelemetryEvent = LoadEvent | InferenceEvent | FallbackEvent | ErrorEvent | HeartbeatEvent;
+/** The app's user said whether a result was right: an accuracy estimate per model version. */
+export interface FeedbackEvent extends EventBase {
+  readonly type: 'feedback';
+  readonly model: ModelRef;
+  readonly correct: boolean;
+  readonly top1Class?: number;
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** A log message is for the operator ("why does this device fall back"), not for data: short and plain. */
+export const MAX_LOG_MESSAGE = 500;
+
+export interface LogEvent extends EventBase {
+  readonly type: 'log';
+  readonly level: LogLevel;
+  readonly code: string;
+  readonly message: string;
+  readonly deviceId?: string;
+}
+
+export type TelemetryEvent = LoadEvent | InferenceEvent | FallbackEvent | ErrorEvent | HeartbeatEvent | FeedbackEvent | LogEvent;
 
 export interface EventBatch {
   readonly events: readonly TelemetryEvent[];
@@ -101,6 +130,7 @@ type FieldSpec =
   | { readonly kind: 'number'; readonly required: boolean; readonly integer: boolean; readonly min: number; readonly max: number }
   | { readonly kind: 'boolean'; readonly required: boolean }
   | { readonly kind: 'type' }
+  | { readonly kind: 'enum'; readonly required: boolean; readonly values: readonly string[] }
   | { readonly kind: 'model'; readonly required: boolean };
 
 const NAME = { kind: 'string', required: true, maxLength: 128 } as const;
@@ -109,6 +139,7 @@ const CODE = { kind: 'string', required: true, maxLength: 64 } as const;
 /** A day in milliseconds is far beyond any real duration; anything above is a client bug. */
 const DURATION = { kind: 'number', required: true, integer: false, min: 0, max: 86_400_000 } as const;
 const COUNT = { kind: 'number', required: true, integer: true, min: 0, max: Number.MAX_SAFE_INTEGER } as const;
+const CLASS_INDEX = { kind: 'number', required: false, integer: true, min: 0, max: 1_000_000 } as const;
 
 const BASE_FIELDS: Record<string, FieldSpec> = {
   eventId: { kind: 'uuid' },
@@ -141,6 +172,8 @@ export const EVENT_FIELDS: Record<EventType, Record<string, FieldSpec>> = {
     runMs: DURATION,
     totalMs: DURATION,
     sampleRate: { kind: 'number', required: true, integer: false, min: Number.MIN_VALUE, max: 1 },
+    top1Probability: { kind: 'number', required: false, integer: false, min: 0, max: 1 },
+    top1Class: CLASS_INDEX,
   },
   fallback: { ...BASE_FIELDS, model: { kind: 'model', required: true }, from: NAME, to: NAME, code: CODE },
   error: { ...BASE_FIELDS, code: CODE },
@@ -151,6 +184,15 @@ export const EVENT_FIELDS: Record<EventType, Record<string, FieldSpec>> = {
     memoryBytes: COUNT,
     errors: COUNT,
     uptimeS: COUNT,
+    deviceId: { kind: 'string', required: false, maxLength: 64 },
+    intervalS: { kind: 'number', required: false, integer: false, min: 1, max: 86_400 },
+  },
+  feedback: { ...BASE_FIELDS, model: { kind: 'model', required: true }, correct: { kind: 'boolean', required: true }, top1Class: CLASS_INDEX },
+  log: {
+    ...BASE_FIELDS,
+    level: { kind: 'enum', required: true, values: LOG_LEVELS },
+    code: CODE,
+    message: { kind: 'string', required: true, maxLength: MAX_LOG_MESSAGE },
     deviceId: { kind: 'string', required: false, maxLength: 64 },
   },
 };
@@ -182,6 +224,9 @@ function checkField(spec: FieldSpec, value: unknown, path: string, issues: Valid
       return;
     case 'string':
       return checkString(value, path, spec.maxLength, issues);
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values.includes(value)) issues.push({ path, message: `must be one of ${spec.values.join(', ')}` });
+      return;
     case 'boolean':
       if (typeof value !== 'boolean') issues.push({ path, message: 'must be a boolean' });
       return;
@@ -252,3 +297,14 @@ export function validateBatch(value: unknown): ValidationResult<EventBatch> {
 export function eventDurationMs(event: TelemetryEvent): number | null {
   return event.type === 'inference' || event.type === 'load' ? event.totalMs : null;
 }
+
+/**
+ * The one number per event the collector keeps a distribution of beside latency: an inference's
+ * top-1 probability, a feedback's 1 (correct) or 0 (wrong); null for the rest.
+ */
+export function eventScore(event: TelemetryEvent): number | null {
+  if (event.type === 'inference') return event.top1Probability ?? null;
+  if (event.type === 'feedback') return event.correct ? 1 : 0;
+  return null;
+}
+

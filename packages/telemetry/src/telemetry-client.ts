@@ -1,7 +1,7 @@
 import { EdgeInferError } from '@edgeinfer/core';
 import { backoffDelayMs, retryAfterMs } from './backoff.js';
 import { createIndexedDbEventStore, createMemoryEventStore, type EventStore } from './event-store.js';
-import { MAX_REQUEST_BYTES, validateEvent, type EventInput, type TelemetryEvent } from './schema.js';
+import { MAX_LOG_MESSAGE, MAX_REQUEST_BYTES, validateEvent, type EventInput, type LogLevel, type ModelRef, type TelemetryEvent } from './schema.js';
 
 export const LIBRARY_VERSION = '0.1.0';
 
@@ -27,6 +27,29 @@ export interface TelemetryOptions {
   readonly random?: () => number;
   /** Told about events and batches that were dropped, so nothing is lost silently. */
   readonly onError?: (error: EdgeInferError) => void;
+  /** Fraction of debug and info log records kept, 0..1 (warn and error are always kept, within the cap). Default 1. */
+  readonly logSampleRate?: number;
+  /** Most log records a page sends per minute; the rest are counted in stats().logsDropped. Default 30. */
+  readonly maxLogsPerMinute?: number;
+  /** Names this device in log records (a kiosk's name, not a person's); heartbeats carry their own. */
+  readonly deviceId?: string;
+}
+
+export interface FeedbackInput {
+  /** The model that gave the result (model.info has these fields). */
+  readonly model: ModelRef;
+  readonly correct: boolean;
+  readonly top1Class?: number;
+}
+
+export interface LogInput {
+  readonly level: LogLevel;
+  /** A stable code, e.g. an EdgeInferError code. */
+  readonly code: string;
+  /** For the operator; cut to 500 characters, control characters and URL query strings removed. Never put user data here. */
+  readonly message: string;
+  readonly model?: ModelRef;
+  readonly backend?: string;
 }
 
 export interface TelemetryStats {
@@ -40,6 +63,8 @@ export interface TelemetryStats {
   readonly sampledOut: number;
   readonly invalid: number;
   readonly failedAttempts: number;
+  /** Log records not sent: sampled out or over maxLogsPerMinute. */
+  readonly logsDropped: number;
 }
 
 export interface Telemetry {
@@ -48,6 +73,10 @@ export interface Telemetry {
    * breaks the schema is dropped, counted (stats().invalid) and reported to onError at the next flush.
    */
   record(event: EventInput): void;
+  /** The user said whether a result was right: the collector estimates accuracy per version from it. */
+  feedback(input: FeedbackInput): void;
+  /** A structured log record for the operator (bounded, sampled, rate-capped). */
+  log(input: LogInput): void;
   flush(): Promise<void>;
   close(): Promise<void>;
   stats(): TelemetryStats;
@@ -66,6 +95,16 @@ function randomUuid(): string {
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what is removed
+const LOG_CONTROL_CHARS = /[\u0000-\u001f\u007f]+/g;
+const URL_QUERY = /([a-z][a-z0-9+.-]*:\/\/[^\s?#]*)[?#]\S*/gi;
+
+/** What the schema accepts for a log message, made from any string: no control characters, no URL queries (tokens live there), bounded. */
+function cleanLogMessage(message: string): string {
+  const clean = message.replace(LOG_CONTROL_CHARS, ' ').replace(URL_QUERY, '$1').trim();
+  return (clean === '' ? '(empty)' : clean).slice(0, MAX_LOG_MESSAGE);
 }
 
 function defaultStore(): EventStore {
@@ -95,7 +134,11 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const sizes = new WeakMap<TelemetryEvent, number>();
   const inFlight = new Set<string>();
   const persisted = new Set<string>();
-  const counters = { sent: 0, dropped: 0, duplicates: 0, sampledOut: 0, invalid: 0, failedAttempts: 0 };
+  const counters = { sent: 0, dropped: 0, duplicates: 0, sampledOut: 0, invalid: 0, failedAttempts: 0, logsDropped: 0 };
+  const logSampleRate = options.logSampleRate ?? 1;
+  const maxLogsPerMinute = options.maxLogsPerMinute ?? 30;
+  let logWindowStart = 0;
+  let logsInWindow = 0;
   let failures = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerDueAt = Infinity;
@@ -223,8 +266,14 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         credentials: 'omit',
       });
       if (response.ok) {
-        const body = (await response.json().catch(() => ({}))) as { duplicates?: unknown };
-        counters.sent += batch.length;
+        const body = (await response.json().catch(() => ({}))) as { duplicates?: unknown; rejected?: { count?: unknown; code?: unknown; events?: unknown } };
+        // Events the collector refused one by one (a ts outside its window): the rest were stored.
+        const rejected = typeof body.rejected?.count === 'number' ? Math.min(batch.length, body.rejected.count) : 0;
+        counters.sent += batch.length - rejected;
+        if (rejected > 0) {
+          counters.dropped += rejected;
+          report(new EdgeInferError('telemetry/rejected', `The collector refused ${rejected} of ${batch.length} events (${String(body.rejected?.code ?? 'rejected')}); the others were stored. Check the device clock.`, { details: { rejected: body.rejected } }));
+        }
         if (typeof body.duplicates === 'number') counters.duplicates += body.duplicates;
         return { outcome: 'delivered', retryAfter: 0 };
       }
@@ -321,26 +370,51 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     })
     .catch((cause: unknown) => report(new EdgeInferError('telemetry/rejected', 'Could not read undelivered events from IndexedDB.', { cause })));
 
+  const record = (input: EventInput) => {
+    if (closed) return;
+    if (input.type === 'inference' && sampleRate < 1 && random() >= sampleRate) {
+      counters.sampledOut += 1;
+      return;
+    }
+    const event = {
+      ...input,
+      eventId: randomUuid(),
+      ts: input.ts ?? Date.now(),
+      sessionId,
+      libraryVersion: LIBRARY_VERSION,
+      ...(input.type === 'inference' ? { sampleRate } : {}),
+    } as TelemetryEvent;
+    queue.push(event);
+    enforceBound();
+    if (failures > 0 || isOffline()) schedulePersist();
+    else if (queue.length - inFlight.size >= batchSize) schedule(0);
+    else schedule(flushIntervalMs);
+  };
+
   return {
-    record(input) {
+    record,
+    feedback(input) {
+      record({ type: 'feedback', model: { id: input.model.id, version: input.model.version, variant: input.model.variant }, correct: input.correct, ...(input.top1Class === undefined ? {} : { top1Class: input.top1Class }) });
+    },
+    log(input) {
       if (closed) return;
-      if (input.type === 'inference' && sampleRate < 1 && random() >= sampleRate) {
-        counters.sampledOut += 1;
-        return;
+      if ((input.level === 'debug' || input.level === 'info') && logSampleRate < 1 && random() >= logSampleRate) return void (counters.logsDropped += 1);
+      const now = Date.now();
+      if (now - logWindowStart >= 60_000) {
+        logWindowStart = now;
+        logsInWindow = 0;
       }
-      const event = {
-        ...input,
-        eventId: randomUuid(),
-        ts: input.ts ?? Date.now(),
-        sessionId,
-        libraryVersion: LIBRARY_VERSION,
-        ...(input.type === 'inference' ? { sampleRate } : {}),
-      } as TelemetryEvent;
-      queue.push(event);
-      enforceBound();
-      if (failures > 0 || isOffline()) schedulePersist();
-      else if (queue.length - inFlight.size >= batchSize) schedule(0);
-      else schedule(flushIntervalMs);
+      if (logsInWindow >= maxLogsPerMinute) return void (counters.logsDropped += 1);
+      logsInWindow += 1;
+      record({
+        type: 'log',
+        level: input.level,
+        code: input.code.slice(0, 64),
+        message: cleanLogMessage(input.message),
+        ...(input.model ? { model: { id: input.model.id, version: input.model.version, variant: input.model.variant } } : {}),
+        ...(input.backend ? { backend: input.backend } : {}),
+        ...(options.deviceId ? { deviceId: options.deviceId } : {}),
+      });
     },
     flush,
     async close() {
