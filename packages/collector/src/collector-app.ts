@@ -65,6 +65,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   'collector/storage-full': 503,
   'collector/storage-read-only': 503,
   'collector/storage-io': 503,
+  'collector/manifest': 503,
+  'collector/guard': 409,
 };
 
 /** Fastify's own client errors, mapped onto our codes so every 4xx has the same shape. */
