@@ -1,4 +1,4 @@
-import { EdgeInferError, defaultPreprocessing, describeTfjsModel, readOnnxGraphIo, type Manifest, type ManifestVariant, type Preprocessing, type TensorSpec } from '@edgeinfer/core';
+import { EdgeInferError, defaultPreprocessing, describeTfjsModel, isTfjsModelJson, readOnnxGraphIo, type Manifest, type ManifestVariant, type Preprocessing, type TensorSpec } from '@edgeinfer/core';
 import { sha256Hex } from '@edgeinfer/loader';
 
 /** How pixels scaled to [0, 1] are normalised before they reach the model. */
@@ -66,23 +66,26 @@ async function onnxVariant(file: File, options: ByomOptions, urls: string[]) {
 }
 
 async function tfjsVariant(modelJson: File, weightFiles: File[], options: ByomOptions, urls: string[]) {
-  let json: { weightsManifest: { paths: string[] }[] };
+  let json: unknown;
   try {
-    json = JSON.parse(await modelJson.text()) as typeof json;
+    json = JSON.parse(await modelJson.text());
   } catch (cause) {
     throw new EdgeInferError('engine/model-invalid', `${modelJson.name} is not JSON (${(cause as Error).message}).`, { cause });
   }
-  const described = describeTfjsModel(json, modelJson.name);
+  if (!isTfjsModelJson(json)) throw invalid(`${modelJson.name} is not a TF.js model.json: it has no modelTopology and weightsManifest.`);
   const byName = new Map(weightFiles.map((file) => [file.name, file]));
-  const wanted = described.weightPaths;
+  const groups = json.weightsManifest ?? [];
+  const wanted = groups.flatMap((group) => group.paths);
+  // Missing weight files first: that is what the user can fix by picking more files.
   const missing = wanted.filter((path) => !byName.has(path.split('/').pop()!));
   if (missing.length) throw invalid(`${modelJson.name} needs ${missing.join(', ')}: drop or pick the weight files together with model.json.`);
+  const described = describeTfjsModel(json, modelJson.name);
 
   const weightEntries = new Map<string, Awaited<ReturnType<typeof describeFile>>>();
   for (const path of wanted) weightEntries.set(path, await describeFile(byName.get(path.split('/').pop()!)!, path, urls));
   // The backend finds weights by the paths model.json names, so model.json is rewritten to name the
   // manifest paths of the weight files.
-  const rewritten = { ...json, weightsManifest: json.weightsManifest.map((group) => ({ ...group, paths: group.paths.map((path) => weightEntries.get(path)!.path) })) };
+  const rewritten = { ...json, weightsManifest: groups.map((group) => ({ ...group, paths: group.paths.map((path) => weightEntries.get(path)!.path) })) };
   const modelEntry = await describeFile(new Blob([JSON.stringify(rewritten)], { type: 'application/json' }), 'model.json', urls);
   const input = described.inputs[0]!;
   const preprocessing = preprocessingFor(input, 'NHWC', options.normalization);
