@@ -132,7 +132,37 @@ export interface BenchEnvironment {
   readonly measureMemoryAvailable: boolean;
 }
 
+export interface TtfrRequest {
+  /** engine: createEngine/load/run; raw-ort: onnxruntime-web's wasm-only build, create, run; transformers: its pipeline. */
+  readonly subject: 'engine' | 'raw-ort' | 'transformers';
+  readonly modelId: string;
+  readonly variant: string;
+  readonly backend?: string;
+  /** createEngine({ warm }) */
+  readonly warm?: readonly string[];
+  readonly modelUrl: string;
+  readonly inputName: string;
+  readonly inputShape: readonly number[];
+  readonly threads: number;
+  /** Transformers.js: where its model folders are served, and the image its pipeline classifies. */
+  readonly localModelPath: string;
+  readonly imageUrl: string;
+  /** The model's input channels: a one-channel model gets a grayscale image in Transformers.js. */
+  readonly channels: number;
+}
+
+export interface TtfrResult {
+  /** From the subject's first line (createEngine(), or the library's import on this page) to the first output. */
+  readonly firstResultMs: number;
+  readonly loadMs: number;
+  readonly backend: string;
+  readonly fromCache: boolean;
+  readonly timings: Record<string, number>;
+}
+
 export interface BenchApi {
+  /** Time to first result; the subject's library stays loaded on the page for the next call. */
+  timeToFirstResult(request: TtfrRequest): Promise<TtfrResult>;
   environment(): Promise<BenchEnvironment>;
   engineRun(request: EngineRunRequest): Promise<EngineRunResult>;
   rawOrt(request: RawOrtRequest & { readonly threads: number }): Promise<RawResult>;

@@ -5,7 +5,7 @@ import { createEngine, createTensor, type Model, type RuntimeEngine } from '@edg
 import { createTelemetry } from '@edgeinfer/telemetry';
 import type * as Ort from 'onnxruntime-web';
 import type * as Tf from '@tensorflow/tfjs';
-// The same onnxruntime-web files the engine uses (its default entry pairs with the JSEP build).
+// onnxruntime-web's default entry (JSEP build) for the raw WebGPU reference; raw wasm uses the wasm-only build, as the engine.
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 // Transformers.js carries its own onnxruntime-web (1.31 dev) and imports its webgpu entry, which
@@ -26,6 +26,7 @@ import type {
   TelemetryOverheadResult,
   TimingOptions,
 } from './bench-api.js';
+import { timeToFirstResult } from './ttfr.js';
 
 const MANIFEST_URL = new URL('/models/manifest.json', location.href).href;
 
@@ -84,22 +85,30 @@ function inputFor(model: Model, batch: number) {
   return { name: spec.name, dims, data: seededInput(product(dims)) };
 }
 
-let ortModule: Promise<typeof Ort> | undefined;
+const ortModules = new Map<'wasm' | 'webgpu', Promise<typeof Ort>>();
 let ortThreads: number | undefined;
 
-/** numThreads is read once, when onnxruntime-web starts its wasm: one thread count per page load. */
-function loadOrt(threads: number): Promise<typeof Ort> {
+/**
+ * The build the engine runs for that execution provider: the wasm-only build for wasm; for WebGPU
+ * the default entry (JSEP), whose files are given by URL. numThreads is read once, when
+ * onnxruntime-web starts its wasm: one thread count per page load.
+ */
+function loadOrt(threads: number, executionProvider: 'wasm' | 'webgpu'): Promise<typeof Ort> {
   if (ortThreads !== undefined && ortThreads !== threads) {
     throw new Error(`onnxruntime-web already started with ${ortThreads} threads on this page; reload it for ${threads}.`);
   }
   ortThreads = threads;
-  ortModule ??= import('onnxruntime-web').then((ort) => {
-    ort.env.wasm.wasmPaths = { mjs: ortMjsUrl, wasm: ortWasmUrl };
-    ort.env.wasm.numThreads = threads;
-    ort.env.logLevel = 'error';
-    return ort;
-  });
-  return ortModule;
+  let pending = ortModules.get(executionProvider);
+  if (!pending) {
+    pending = (executionProvider === 'wasm' ? import('onnxruntime-web/wasm') : import('onnxruntime-web')).then((ort) => {
+      if (executionProvider === 'webgpu') ort.env.wasm.wasmPaths = { mjs: ortMjsUrl, wasm: ortWasmUrl };
+      ort.env.wasm.numThreads = threads;
+      ort.env.logLevel = 'error';
+      return ort;
+    });
+    ortModules.set(executionProvider, pending);
+  }
+  return pending;
 }
 
 let tfModule: Promise<typeof Tf> | undefined;
@@ -216,6 +225,7 @@ async function telemetryOverhead(request: TelemetryOverheadRequest): Promise<Tel
 
 const bench: BenchApi = {
   environment,
+  timeToFirstResult,
   telemetryOverhead,
 
   async engineRun(request) {
@@ -265,7 +275,7 @@ const bench: BenchApi = {
   },
 
   async rawOrt(request) {
-    const ort = await loadOrt(request.threads);
+    const ort = await loadOrt(request.threads, request.executionProvider);
     const bytes = new Uint8Array(await (await fetch(request.modelUrl)).arrayBuffer());
     const compileStarted = performance.now();
     const session = await ort.InferenceSession.create(bytes, {

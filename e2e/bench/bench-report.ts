@@ -1,6 +1,8 @@
 // Turns raw samples into the figures the issue asks for, the targets, and the Markdown/HTML reports.
 import type { BenchEnvironment, GalleryPrediction, LoadResult, MemorySample } from '../../demo/bench/bench-api.js';
 import { formatBytes, formatMs, formatRatio, type SampleStats } from './stats.js';
+import type { TtfrSample } from './ttfr-runner.js';
+import { ttfrReport } from './ttfr-report.js';
 
 export interface BenchRecord {
   readonly key: string;
@@ -31,6 +33,8 @@ export interface BenchRun {
   readonly memory: { model: string; backend: string; variant: string; beforeRss: number; afterLoad: MemorySample & { rssBytes: number }; afterRuns: MemorySample & { rssBytes: number }; runs: number }[];
   readonly manifestSizes: Record<string, Record<string, number>>;
   readonly records: BenchRecord[];
+  /** Time to first result (fresh on-disk profiles); absent in runs from before it existed. */
+  readonly ttfr?: { readonly samples: readonly TtfrSample[]; readonly webgpu: TtfrSample | undefined } | null;
   readonly errors: { step: string; message: string }[];
   readonly steps: { step: string; seconds: number; loadAverage1m: number }[];
   readonly consoleLog: string[];
@@ -421,6 +425,18 @@ export function deriveReport(run: BenchRun): BenchReport {
       rows: threadRows,
       notes: ['The engine cannot be told a thread count per page yet (it uses half the cores, at most 4, when cross-origin isolated, else 1): its 1-thread figure comes from a page served without COOP/COEP.'],
     });
+  }
+
+  if (run.ttfr) {
+    const ttfr = ttfrReport(run.ttfr.samples, run.ttfr.webgpu);
+    tables.push(...ttfr.tables);
+    targets.push(...ttfr.targets);
+  }
+  const fashionB1 = find(records, { kind: 'engine', context: 'isolated', model: 'fashion-mnist', backend: 'ort-wasm', variant: 'fp32', batch: 1 });
+  const fashionB1Raw = find(records, { kind: 'raw-ort', context: 'isolated', model: 'fashion-mnist', backend: 'ort-wasm', variant: 'fp32', batch: 1 });
+  if (fashionB1 && fashionB1Raw) {
+    const ratio = fashionB1.stats.p50 / fashionB1Raw.stats.p50;
+    targets.push({ name: 'Per-call overhead, Fashion-MNIST fp32 batch 1 on wasm', target: '<= 1.5x raw onnxruntime-web', value: `${formatRatio(ratio)} (${formatMs(fashionB1.stats.p50)} vs ${formatMs(fashionB1Raw.stats.p50)} ms p50)`, met: ratio <= 1.5, note: '' });
   }
 
   return { tables, targets, charts: { latency: { labels: chartLabels, engine: chartEngine, raw: chartRaw }, load: { labels: loadChartLabels, phases } } };

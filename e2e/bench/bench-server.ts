@@ -26,7 +26,7 @@ export function buildDemo(root: string): number {
  */
 export function writeTransformersModel(
   root: string,
-  options: { folder: string; sourceModel: string; modelName: string; labels: readonly string[]; preprocessing: { width: number; height: number; mean: readonly number[]; std: readonly number[] } },
+  options: { folder: string; sourceModel: string; modelName: string; labels: readonly string[]; preprocessing: { width: number; height: number; channels?: number; mean: readonly number[]; std: readonly number[] } },
 ): void {
   const folder = join(options.folder, options.modelName);
   mkdirSync(join(folder, 'onnx'), { recursive: true });
@@ -49,7 +49,8 @@ export function writeTransformersModel(
     JSON.stringify(
       {
         image_processor_type: 'MobileNetV2ImageProcessor',
-        do_convert_rgb: true,
+        // A one-channel model (Fashion-MNIST) is handed a grayscale RawImage: no RGB conversion.
+        do_convert_rgb: (options.preprocessing.channels ?? 3) === 3,
         do_resize: true,
         size: { height: options.preprocessing.height, width: options.preprocessing.width },
         resample: 2,

@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [--runs N] [--warmup N] [--rounds N] [--max-ms N] [--compare old.json] [--skip-build]`
+// `npm run bench [-- --quick] [--runs N] [--warmup N] [--rounds N] [--max-ms N] [--compare old.json] [--skip-build] [--only parts]`
+// --only takes a comma list of: latency, auto, memory, peer, telemetry, load, threads, ttfr (default: all).
 // Builds the demo, serves it, drives demo/bench/ in Debian's Chromium and writes
 // bench-results/<date>.json (every raw sample), .html (tables, charts) and .md (the summary).
 import { spawnSync } from 'node:child_process';
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import type { LoadResult } from '../../demo/bench/bench-api.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js';
-import { buildDemo, startPreview, writeTransformersModel } from './bench-server.js';
+import { BENCH_OUT_DIR, buildDemo, startPreview, writeTransformersModel } from './bench-server.js';
+import { runForcedWebGpu, runTimeToFirstResult, type TtfrModel, type TtfrSample } from './ttfr-runner.js';
 import { createPlan, type EngineConfig } from './bench-plan.js';
 import { compareRuns, deriveReport, renderHtml, renderMarkdown, type BenchRecord, type BenchRun } from './bench-report.js';
 import { summarize } from './stats.js';
@@ -27,7 +29,10 @@ type Flags = {
   readonly rounds: number;
   readonly compare?: string;
   readonly skipBuild: boolean;
+  readonly only: readonly string[] | null;
 };
+
+const PARTS = ['latency', 'auto', 'memory', 'peer', 'telemetry', 'load', 'threads', 'ttfr'];
 
 function parseFlags(argv: readonly string[]): Flags {
   const value = (name: string) => {
@@ -51,6 +56,10 @@ function parseFlags(argv: readonly string[]): Flags {
     rounds: Math.max(1, number('--rounds', quick ? 2 : 3)),
     ...(compare ? { compare } : {}),
     skipBuild: argv.includes('--skip-build'),
+    only: value('--only')?.split(',').map((part) => {
+      if (!PARTS.includes(part)) throw new Error(`--only takes ${PARTS.join(', ')}, not "${part}"`);
+      return part;
+    }) ?? null,
   };
 }
 
@@ -105,6 +114,22 @@ async function main(): Promise<void> {
   const peerFolder = join(ROOT, 'bench-results/.peer-model');
   writeTransformersModel(ROOT, { folder: peerFolder, sourceModel: peerFile, modelName: plan.peer.modelId, labels, preprocessing: peerVersion.preprocessing! });
   const localModelPath = '/bench-models/';
+  // Time to first result: Transformers.js's model folders are files in the build (vite resolves
+  // --outDir from its root, demo/), served with the
+  // same headers as everything else), not a route, which would turn the browser's HTTP cache off.
+  const ttfrModelPath = '/ttfr-models/';
+  const ttfrModels = (['fashion-mnist', 'mobilenetv2'] as const).map((modelId): TtfrModel => {
+    const model = manifest.models[modelId]!;
+    const version = Object.values(model.versions)[0]!;
+    const preprocessing = version.preprocessing!;
+    const file = version.variants.fp32!.files[0]!.path;
+    const classes = Number(version.outputs[0]!.shape.at(-1));
+    writeTransformersModel(ROOT, { folder: join(ROOT, 'demo', BENCH_OUT_DIR, ttfrModelPath), sourceModel: file, modelName: modelId, labels: model.labels ?? Array.from({ length: classes }, (_, index) => `class ${index}`), preprocessing });
+    const input = version.inputs[0]!;
+    return { modelId, variant: 'fp32', modelUrl: `/models/${file}`, inputName: input.name, inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)), imageUrl: '/models/gallery/ankle-boot-0.png', channels: preprocessing.channels };
+  }) as unknown as readonly [TtfrModel, TtfrModel];
+  const wants = (part: string) => !flags.only || flags.only.includes(part);
+  let ttfr: { samples: TtfrSample[]; webgpu: TtfrSample | undefined } | undefined;
 
   const server = await startPreview(ROOT, PORT);
   const records: BenchRecord[] = [];
@@ -237,7 +262,7 @@ async function main(): Promise<void> {
     // Warm-up pass, discarded: V8 tiers the onnxruntime-web .wasm up and caches the optimised code, so
     // the first configuration measured would otherwise pay for it.
     const warmupModel = { modelId: 'mobilenetv2', backend: 'ort-wasm', variant: 'fp32', runs: 30, warmup: 0, maxMs: 4_000 };
-    await step('warm-up pass (discarded)', async () => {
+    if (wants('latency')) await step('warm-up pass (discarded)', async () => {
       await page.evaluate((request) => window.bench.engineRun(request), warmupModel);
       const input = manifest.models.mobilenetv2!.versions['1.0.0']!.inputs[0]!;
       await page.evaluate((request) => window.bench.rawOrt(request), {
@@ -250,9 +275,9 @@ async function main(): Promise<void> {
       });
     });
 
-    for (const config of plan.engine) await engineAndRaw(page, config, 'isolated', engineThreads);
+    if (wants('latency')) for (const config of plan.engine) await engineAndRaw(page, config, 'isolated', engineThreads);
 
-    for (const modelId of plan.autoModels) {
+    for (const modelId of wants('auto') ? plan.autoModels : []) {
       for (const select of ['auto', 'benchmark'] as const) {
         const result = await step(`${select} ${modelId}`, () => page.evaluate((request) => window.bench.engineRun(request), { modelId, select, ...timing }));
         if (result) {
@@ -263,7 +288,7 @@ async function main(): Promise<void> {
     }
 
     const memory = plan.memory;
-    await step(`memory ${memory.modelId} ${memory.backend}`, async () => {
+    if (wants('memory')) await step(`memory ${memory.modelId} ${memory.backend}`, async () => {
       const cdp = await browser!.newBrowserCDPSession();
       const rendererRss = async () => {
         // Every renderer and the GPU process: the page, its engine worker (WebAssembly memory included) and WebGPU/WebGL buffers.
@@ -289,12 +314,12 @@ async function main(): Promise<void> {
     // Peer: Transformers.js on the same ONNX file, same backend (wasm) and thread count, image -> labels.
     const peer = plan.peer;
     const imageUrl = '/models/gallery/ankle-boot-0.png';
-    const ours = await step('ours classify', () => page.evaluate((request) => window.bench.oursClassify(request), { ...peer, imageUrl, threads: engineThreads, ...timing }));
+    const ours = !wants('peer') ? undefined : await step('ours classify', () => page.evaluate((request) => window.bench.oursClassify(request), { ...peer, imageUrl, threads: engineThreads, ...timing }));
     if (ours) {
       const { samplesMs, ...detail } = ours;
       record({ kind: 'ours-classify', context: 'isolated', model: peer.modelId, backend: peer.backend, variant: peer.variant, batch: 1, threads: engineThreads, samplesMs, detail });
     }
-    const theirs = await step('transformers.js classify', () =>
+    const theirs = !wants('peer') ? undefined : await step('transformers.js classify', () =>
       page.evaluate((request) => window.bench.transformersClassify(request), { localModelPath, modelName: peer.modelId, imageUrl, threads: engineThreads, ...timing }),
     );
     if (theirs) {
@@ -304,7 +329,7 @@ async function main(): Promise<void> {
 
     // Telemetry: record() beside the Fashion-MNIST inference it reports (issue 9's client-overhead target).
     const telemetryRequest = { modelId: 'fashion-mnist', backend: 'ort-wasm', variant: 'fp32', recordsPerBlock: 20, runs: flags.quick ? 200 : 500, warmup: 20, maxMs: 0 };
-    const telemetry = await step('telemetry overhead', () => page.evaluate((request) => window.bench.telemetryOverhead(request), telemetryRequest));
+    const telemetry = !wants('telemetry') ? undefined : await step('telemetry overhead', () => page.evaluate((request) => window.bench.telemetryOverhead(request), telemetryRequest));
     if (telemetry) {
       const common = { context: 'isolated' as const, model: telemetryRequest.modelId, backend: telemetryRequest.backend, variant: telemetryRequest.variant, batch: 1, threads: engineThreads };
       const detail = { recordsPerBlock: telemetryRequest.recordsPerBlock, delivered: telemetry.delivered };
@@ -318,7 +343,7 @@ async function main(): Promise<void> {
     // 2. Load: a fresh context is a first visit (empty HTTP cache and IndexedDB); then the same
     //    context after deleting IndexedDB (model cold, library files in the HTTP cache); then warm.
     const loads: Record<string, { phase: string; result: LoadResult }[]> = {};
-    for (const target of plan.load) {
+    for (const target of wants('load') ? plan.load : []) {
       const name = `${target.modelId}|${target.backend}|${target.variant}`;
       loads[name] = [];
       for (let repeat = 0; repeat < plan.loadRepeats; repeat++) {
@@ -351,19 +376,30 @@ async function main(): Promise<void> {
 
     // 3. A page without cross-origin isolation: the engine's wasm falls back to 1 thread (it cannot be
     //    told a thread count per page yet), and the raw reference is set to 1 thread to match.
-    const plainContext = await browser.newContext();
-    await plainContext.route(/\/bench\/(index\.html)?$/, async (route) => {
-      const response = await route.fetch();
-      const headers = { ...response.headers() };
-      delete headers['cross-origin-opener-policy'];
-      delete headers['cross-origin-embedder-policy'];
-      await route.fulfill({ response, headers });
-    });
-    page = await openBenchPage(plainContext, server.url, consoleLog);
-    const plainEnvironment = await page.evaluate(() => window.bench.environment());
-    run.notIsolatedEnvironment = { crossOriginIsolated: plainEnvironment.crossOriginIsolated, engineWasmThreads: plainEnvironment.engineWasmThreads };
-    for (const config of plan.singleThread) await engineAndRaw(page, config, 'not-isolated', 1);
-    await plainContext.close();
+    if (wants('threads')) {
+      const plainContext = await browser.newContext();
+      await plainContext.route(/\/bench\/(index\.html)?$/, async (route) => {
+        const response = await route.fetch();
+        const headers = { ...response.headers() };
+        delete headers['cross-origin-opener-policy'];
+        delete headers['cross-origin-embedder-policy'];
+        await route.fulfill({ response, headers });
+      });
+      page = await openBenchPage(plainContext, server.url, consoleLog);
+      const plainEnvironment = await page.evaluate(() => window.bench.environment());
+      run.notIsolatedEnvironment = { crossOriginIsolated: plainEnvironment.crossOriginIsolated, engineWasmThreads: plainEnvironment.engineWasmThreads };
+      for (const config of plan.singleThread) await engineAndRaw(page, config, 'not-isolated', 1);
+      await plainContext.close();
+    }
+
+    // 4. Time to first result: each subject in fresh on-disk profiles (see ttfr-runner.ts).
+    if (wants('ttfr')) {
+      await step('time to first result', async () => {
+        const common = { baseUrl: server.url, threads: engineThreads, localModelPath: ttfrModelPath, log };
+        const samples = await runTimeToFirstResult({ ...common, models: ttfrModels, subjects: ['engine', 'raw-ort', 'transformers'], rounds: flags.quick ? 1 : 2, dwellMs: 5_000 });
+        ttfr = { samples, webgpu: await runForcedWebGpu({ ...common, model: ttfrModels[0] }).catch((error: Error) => (errors.push({ step: 'ttfr webgpu forced', message: error.message }), undefined)) };
+      });
+    }
   } finally {
     await browser?.close();
     server.close();
@@ -389,6 +425,7 @@ async function main(): Promise<void> {
       }),
     ),
     records,
+    ttfr: ttfr ?? null,
     errors,
     steps,
     consoleLog: consoleLog.slice(0, 200),

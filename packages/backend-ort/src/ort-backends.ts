@@ -52,6 +52,33 @@ export function webGpuBuild(): OrtBuild {
 }
 
 const ortModules = new Map<OrtBuild, Promise<OrtModule>>();
+const warmedBuilds = new Map<OrtBuild, Promise<void>>();
+
+/** ONNX Identity on float32[1] (79 bytes): a session on it makes onnxruntime-web instantiate its wasm. */
+const WARM_MODEL = 'CAgSCWVkZ2VpbmZlcjo6ChAKAXgSAXkiCElkZW50aXR5EgR3YXJtWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==';
+
+/**
+ * onnxruntime-web instantiates its wasm (streaming, from its URL) on the first session it creates and
+ * has no public call for that alone; a session on a one-node model does it without a model download.
+ * The wasm execution provider only: a WebGPU build's GPU device is still requested by load().
+ */
+function warmOrt(build: OrtBuild, options: OrtBackendOptions): Promise<void> {
+  let pending = warmedBuilds.get(build);
+  if (!pending) {
+    pending = loadOrt(build, options).then(async (ort) => {
+      const bytes = Uint8Array.from(atob(WARM_MODEL), (char) => char.charCodeAt(0));
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      await session.release();
+    });
+    warmedBuilds.set(build, pending);
+  }
+  return pending;
+}
+
+/** A load after warm() waits for it: onnxruntime-web's wasm starts once, not twice side by side. */
+async function afterWarm(build: OrtBuild): Promise<void> {
+  await warmedBuilds.get(build)?.catch(() => undefined);
+}
 
 /** onnxruntime-web is imported only when one of its backends is tried, and only the build it needs. */
 function loadOrt(build: OrtBuild, options: OrtBackendOptions): Promise<OrtModule> {
@@ -152,7 +179,9 @@ export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend
     probe: () => probeWebGpu().then(({ gpuAdapter: _adapter, ...capability }) => capability),
     // Integer (int8) kernels have no WebGPU implementation in onnxruntime-web; they would run on its CPU path.
     supports: (format, dtype) => format === 'onnx' && (dtype === 'float32' || dtype === 'float16'),
+    warm: () => warmOrt(webGpuBuild(), options),
     async load(files: ModelFiles, _sessionOptions?: SessionOptions) {
+      await afterWarm(webGpuBuild());
       const ort = await loadOrt(webGpuBuild(), options);
       await prepareWebGpu(ort);
       let session: Ort.InferenceSession;
@@ -184,7 +213,9 @@ export function createOrtWasmBackend(options: OrtBackendOptions = {}): Backend {
     priority: 80,
     probe: async () => probeWasm(),
     supports: (format) => format === 'onnx',
+    warm: () => warmOrt('wasm', options),
     async load(files: ModelFiles) {
+      await afterWarm('wasm');
       const ort = await loadOrt('wasm', options);
       try {
         const foldWeights = files.dtype === 'int8' && options.int8Execution !== 'integer-kernels';

@@ -60,6 +60,12 @@ export interface Backend {
   probe(): Promise<Capability>;
   supports(format: ModelFormat, dtype: VariantDtype): boolean;
   load(files: ModelFiles, options?: SessionOptions): Promise<Session>;
+  /**
+   * Optional: fetch, compile and instantiate the backend's library now, with no model, so a later
+   * load() finds it ready. The engine calls it while the model downloads (and at worker start for
+   * `createEngine({ warm })`); it must be safe to call more than once and beside load().
+   */
+  warm?(): Promise<void>;
 }
 
 export function backendId(backend: Pick<Backend, 'library' | 'name'>): string {

@@ -133,6 +133,8 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...(signal ? { signal } : {}),
       ...(request.decryptionKey ? { decryptionKey: request.decryptionKey } : {}),
     };
+    // The backend's library downloads and compiles while the model bytes are fetched, not after.
+    void candidate.backend.warm?.().catch(() => undefined);
     const plan = probeFetchPlan(resolved, candidate.variant, candidate.variantEntry);
     let files = await options.loader.fetchVariant(plan && !plan.separate ? plan.resolved : resolved, { variant: candidate.variant, ...fetchOptions });
     let probe: { probe: Probe; tolerance: ProbeTolerance } | undefined;
@@ -166,6 +168,8 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
 
   async function load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
     const started = performance.now();
+    // The device probe does not wait for the manifest.
+    const probing = probeAll();
     const resolved = await options.loader.resolve({
       manifestUrl: request.manifestUrl,
       modelId: request.modelId,
@@ -178,7 +182,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     const manifestMs = performance.now() - started;
     const { candidates, rejected } = rankCandidates({
       backends: options.backends,
-      capabilities: await probeAll(),
+      capabilities: await probing,
       variants: resolved.versionEntry.variants,
       ...(request.backends ? { allow: request.backends } : {}),
       ...(request.variants ? { variantPreference: request.variants } : {}),

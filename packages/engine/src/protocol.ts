@@ -20,7 +20,8 @@ export interface WorkerApi {
   load(loadId: number, request: LoadRequest, onProgress?: (progress: LoadProgress) => void, activity?: number): Promise<Outcome<ModelInfo>>;
   abortLoad(loadId: number): void;
   resolveVersion(request: LoadRequest): Promise<Outcome<{ version: string; reason: string }>>;
-  run(handle: number, feeds: NamedTensors, activity?: number): Promise<Outcome<RunResult>>;
+  /** `transfer`: input buffers to move to the worker instead of copying (the direct run path, direct-run.ts). */
+  run(handle: number, feeds: NamedTensors, activity?: number, transfer?: readonly Transferable[]): Promise<Outcome<RunResult>>;
   dispose(handle: number): Promise<Outcome<void>>;
 }
 

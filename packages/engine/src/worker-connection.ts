@@ -4,6 +4,7 @@ import type { EngineCore } from './engine-core.js';
 import { isActivityMessage, type WorkerApi } from './protocol.js';
 import { createRestartBudget, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
 import { START_ALLOWANCE_MS } from './run-budget.js';
+import { withDirectRun } from './direct-run.js';
 import { createWorkerApi } from './worker-host.js';
 
 export interface ConnectionOptions {
@@ -40,7 +41,9 @@ interface PendingCall {
 
 interface LiveWorker {
   readonly worker: Worker;
-  readonly api: Comlink.Remote<WorkerApi>;
+  readonly remote: Comlink.Remote<WorkerApi>;
+  /** The remote, with run() posted directly (direct-run.ts). */
+  readonly api: WorkerApi;
   readonly generation: number;
   readonly startedAt: number;
   ready: boolean;
@@ -87,8 +90,8 @@ export function createConnection(options: ConnectionOptions) {
       // A CSP that forbids the worker, or a cross-origin URL, throws right here.
       return startFailed(current, `new Worker() threw ${describe(error)}`);
     }
-    const api = Comlink.wrap<WorkerApi>(worker);
-    const entry: LiveWorker = { worker, api, generation: current, startedAt: now, ready: false };
+    const remote = Comlink.wrap<WorkerApi>(worker);
+    const entry: LiveWorker = { worker, remote, api: withDirectRun(remote, worker), generation: current, startedAt: now, ready: false };
     live = entry;
     worker.addEventListener('error', (event) => {
       if (current !== generation) return;
@@ -108,7 +111,7 @@ export function createConnection(options: ConnectionOptions) {
       else call.startedAt = undefined;
     });
     // The first answer proves the module loaded and exposed the API; calls wait for it.
-    void api.ping().then(
+    void remote.ping().then(
       () => {
         if (current !== generation) return;
         entry.ready = true;
@@ -253,9 +256,9 @@ export function createConnection(options: ConnectionOptions) {
      * or with engine/worker-start-failed when no worker could start. `work` gets the call's id to pass
      * as `activity` on load and run.
      */
-    call<T>(work: (api: WorkerApi, callId: number) => Promise<T>, callBudget?: CallBudget): Promise<T> {
+    call<T>(work: (api: WorkerApi, callId: number, activity: number | undefined) => Promise<T>, callBudget?: CallBudget): Promise<T> {
       const id = nextCallId++;
-      if (inPageApi) return work(inPageApi, id);
+      if (inPageApi) return work(inPageApi, id, id);
       return new Promise<T>((resolve, reject) => {
         const call: PendingCall = { reject, budget: callBudget };
         calls.set(id, call);
@@ -263,8 +266,12 @@ export function createConnection(options: ConnectionOptions) {
         ready().then(
           (current) => {
             if (!calls.has(id)) return;
+            // Posted to an idle worker, a call starts the moment it arrives: the page marks it started
+            // and the worker need not post start/end messages (two fewer per run on a tiny model).
+            const idle = callBudget !== undefined && ![...calls.values()].some((other) => other !== call && other.sentTo === current.generation);
             call.sentTo = current.generation;
-            work(current.api as unknown as WorkerApi, id).then(
+            if (idle) call.startedAt = performance.now();
+            work(current.api, id, idle ? undefined : id).then(
               (value) => {
                 if (calls.delete(id)) resolve(value);
               },

@@ -1,5 +1,6 @@
-import { toSerializedError, type NamedTensors } from '@edgeinfer/core';
+import { toSerializedError } from '@edgeinfer/core';
 import * as Comlink from 'comlink';
+import { serveDirectRun } from './direct-run.js';
 import type { EngineCore } from './engine-core.js';
 import type { ActivityMessage, Outcome, WorkerApi } from './protocol.js';
 
@@ -9,13 +10,6 @@ async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   } catch (error) {
     return { ok: false, error: toSerializedError(error) };
   }
-}
-
-function outputBuffers(outputs: NamedTensors): ArrayBuffer[] {
-  // String tensors are plain arrays (copied, not transferred); a buffer may back two outputs only once.
-  return [...new Set(Object.values(outputs).map((tensor) => (ArrayBuffer.isView(tensor.data) ? tensor.data.buffer : undefined)))].filter(
-    (buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer,
-  );
 }
 
 /** Adapts an EngineCore to the worker protocol; `report` carries the start/end of loads and runs to the page. */
@@ -44,19 +38,16 @@ export function createWorkerApi(core: EngineCore, report: (message: ActivityMess
     },
     abortLoad: (loadId) => loads.get(loadId)?.abort(),
     resolveVersion: (request) => outcome(() => core.resolveVersion(request)),
-    async run(handle, feeds, activity) {
-      const result = await tracked(activity, () => outcome(() => core.run(handle, feeds)));
-      // Outputs are fresh buffers: transfer them rather than copy.
-      return result.ok ? Comlink.transfer(result, outputBuffers(result.value.outputs)) : result;
-    },
+    // Served by serveDirectRun (direct-run.ts), which transfers the output buffers.
+    run: (handle, feeds, activity) => tracked(activity, () => outcome(() => core.run(handle, feeds))),
     dispose: (handle) => outcome(() => core.dispose(handle)),
   };
 }
 
 /** Call from the worker entry: serves the engine over comlink. */
 export function exposeEngineCore(core: EngineCore, endpoint: Comlink.Endpoint = self as unknown as Comlink.Endpoint): void {
-  Comlink.expose(
-    createWorkerApi(core, (message) => endpoint.postMessage(message)),
-    endpoint,
-  );
+  const api = createWorkerApi(core, (message) => endpoint.postMessage(message));
+  // Before comlink's listener: direct runs stop there.
+  serveDirectRun(endpoint, api);
+  Comlink.expose(api, endpoint);
 }

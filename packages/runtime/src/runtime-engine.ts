@@ -19,6 +19,12 @@ export interface CreateEngineOptions {
   readonly assetsBaseUrl?: string;
   /** Replace how the worker is started (e.g. to host it elsewhere, or to kill it in a fault test). */
   readonly createWorker?: () => Worker;
+  /**
+   * Backend ids to import and instantiate as soon as the engine starts, before any load (e.g.
+   * `['ort-wasm']` for a kiosk that will load an ONNX model on wasm): the first load then finds the
+   * library compiled. Without it the engine still starts the likely backend while the model downloads.
+   */
+  readonly warm?: readonly string[];
   /** A worker that misses pings this long while work is pending is replaced and its models reloaded. */
   readonly hangTimeoutMs?: number;
   readonly onEvent?: (event: ClientEvent) => void;
@@ -40,10 +46,12 @@ export interface RuntimeFlavour {
 }
 
 /** The in-page engine core (worker: false), imported on first use to keep the page entry small. */
-function createLazyCore(flavour: RuntimeFlavour, assetsBaseUrl: string | undefined): EngineCore {
+function createLazyCore(flavour: RuntimeFlavour, assetsBaseUrl: string | undefined, warm: readonly string[] | undefined): EngineCore {
   let core: EngineCore | undefined;
-  const ready = Promise.all([import('./in-page-core.js'), flavour.loadBackends()]).then(([{ createInPageCore }, createBackends]) => {
-    core = createInPageCore(createBackends(assetsBaseUrl ? { assetsBaseUrl } : {}));
+  const ready = Promise.all([import('./in-page-core.js'), flavour.loadBackends(), import('./warm-backends.js')]).then(([{ createInPageCore }, createBackends, { warmBackends }]) => {
+    const backends = createBackends(assetsBaseUrl ? { assetsBaseUrl } : {});
+    core = createInPageCore(backends);
+    warmBackends(backends, warm);
     return core;
   });
   return {
@@ -60,7 +68,7 @@ function createLazyCore(flavour: RuntimeFlavour, assetsBaseUrl: string | undefin
 
 function workerStarter(flavour: RuntimeFlavour, options: CreateEngineOptions): () => Worker {
   if (options.createWorker) return options.createWorker;
-  const name = workerName({ assetsBaseUrl: options.assetsBaseUrl });
+  const name = workerName({ assetsBaseUrl: options.assetsBaseUrl, warm: options.warm });
   if (options.workerUrl) return () => new Worker(options.workerUrl!, { type: 'module', name });
   return () => flavour.startWorker(name);
 }
@@ -76,7 +84,7 @@ export function createRuntimeEngine(flavour: RuntimeFlavour, options: CreateEngi
   const common = { onEvent, ...(options.hangTimeoutMs ? { hangTimeoutMs: options.hangTimeoutMs } : {}) };
   const engine =
     options.worker === false
-      ? createEngineClient({ ...common, core: createLazyCore(flavour, options.assetsBaseUrl) })
+      ? createEngineClient({ ...common, core: createLazyCore(flavour, options.assetsBaseUrl, options.warm) })
       : createEngineClient({ ...common, createWorker: workerStarter(flavour, options), ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   if (!telemetry) return engine;
   return Object.assign(Object.create(engine) as Engine, {

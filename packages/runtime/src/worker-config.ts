@@ -4,10 +4,13 @@ const PREFIX = 'edgeinfer-engine';
 
 export interface WorkerConfig {
   readonly assetsBaseUrl?: string | undefined;
+  /** Backend ids (or names) to import and instantiate as soon as the worker starts. */
+  readonly warm?: readonly string[] | undefined;
 }
 
 export function workerName(config: WorkerConfig): string {
-  return config.assetsBaseUrl ? `${PREFIX} ${JSON.stringify(config)}` : PREFIX;
+  const settings = { ...(config.assetsBaseUrl ? { assetsBaseUrl: config.assetsBaseUrl } : {}), ...(config.warm?.length ? { warm: config.warm } : {}) };
+  return Object.keys(settings).length ? `${PREFIX} ${JSON.stringify(settings)}` : PREFIX;
 }
 
 export function readWorkerConfig(name: string): WorkerConfig {
@@ -15,7 +18,8 @@ export function readWorkerConfig(name: string): WorkerConfig {
   if (!json) return {};
   try {
     const parsed = JSON.parse(json) as WorkerConfig;
-    return typeof parsed.assetsBaseUrl === 'string' ? { assetsBaseUrl: parsed.assetsBaseUrl } : {};
+    const warm = Array.isArray(parsed.warm) ? parsed.warm.filter((entry): entry is string => typeof entry === 'string') : [];
+    return { ...(typeof parsed.assetsBaseUrl === 'string' ? { assetsBaseUrl: parsed.assetsBaseUrl } : {}), ...(warm.length ? { warm } : {}) };
   } catch {
     return {};
   }

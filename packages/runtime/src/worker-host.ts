@@ -1,10 +1,16 @@
 import type { Backend } from '@edgeinfer/core';
 import { createEngineCore, exposeEngineCore } from '@edgeinfer/engine/worker';
 import { createLoader } from '@edgeinfer/loader';
+import { warmBackends } from './warm-backends.js';
 import { readWorkerConfig } from './worker-config.js';
 
 /** Starts the engine inside a worker entry with that entry's backends. */
 export function hostEngine(createBackends: (options: { assetsBaseUrl?: string }) => Backend[]): void {
-  const { assetsBaseUrl } = readWorkerConfig((globalThis as { name?: string }).name ?? '');
-  exposeEngineCore(createEngineCore({ backends: createBackends(assetsBaseUrl ? { assetsBaseUrl } : {}), loader: createLoader() }));
+  const { assetsBaseUrl, warm } = readWorkerConfig((globalThis as { name?: string }).name ?? '');
+  const backends = createBackends(assetsBaseUrl ? { assetsBaseUrl } : {});
+  const core = createEngineCore({ backends, loader: createLoader() });
+  exposeEngineCore(core);
+  warmBackends(backends, warm);
+  // The device probe needs no model: it runs while the page is still on its way to load().
+  void core.probe().catch(() => undefined);
 }
