@@ -275,7 +275,7 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
   const manifestSource = options.manifest === undefined ? null : createManifestSource(options.manifest);
   const sendManifest = async (request: FastifyRequest, reply: FastifyReply) => {
     // Read by apps on any origin (a plain GET, no preflight); no-cache so a revocation reaches devices at their next check.
-    void reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'etag').header('cache-control', 'no-cache');
+    void reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'etag').header('cross-origin-resource-policy', 'cross-origin').header('cache-control', 'no-cache');
     if (manifestSource === null) throw new EdgeInferError('collector/not-found', 'This collector serves no manifest; start it with --manifest <file>.');
     const served = await manifestSource.current();
     void reply.header('etag', served.etag);

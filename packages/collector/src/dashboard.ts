@@ -21,6 +21,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-sr
 const ASSETS = [
   { route: '/', file: () => join(staticDir, 'dashboard.html'), type: 'text/html; charset=utf-8' },
   { route: '/dashboard.js', file: () => join(staticDir, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  { route: '/operations.js', file: () => join(staticDir, 'operations.js'), type: 'text/javascript; charset=utf-8' },
   { route: '/dashboard.css', file: () => join(staticDir, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   { route: '/vendor/chart.umd.js', file: chartJsPath, type: 'text/javascript; charset=utf-8' },
 ] as const;
