@@ -1,7 +1,7 @@
 // The dashboard's operator panels: canary vs baseline (GET /v1/compare, for every canary in the served
 // manifest or a pair typed in), the audit log of manifest changes, and the log records of devices.
 // As in dashboard.js, every value from an event reaches the page through textContent only.
-/* global document, window, sessionStorage, URLSearchParams */
+/* global document, window */
 const OPS_REFRESH_MS = 10_000;
 const LOG_ROWS = 200;
 
