@@ -144,8 +144,9 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       const parsed = parseProbe(probeFiles.files[probeFile.path]!);
       probe = { probe: parsed, tolerance: probeFile.tolerance ?? parsed.tolerance ?? DEFAULT_PROBE_TOLERANCE };
       if (!plan.separate) {
+        // The probe rides with the model files, but it is not part of the model: info.sizeBytes is the model's.
         const { [probeFile.path]: _probeBytes, ...modelFiles } = files.files;
-        files = { ...files, files: modelFiles };
+        files = { ...files, files: modelFiles, sizeBytes: files.sizeBytes - probeFile.size };
       }
     }
     const version = resolved.versionEntry;
