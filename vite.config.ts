@@ -99,7 +99,7 @@ export default defineConfig({
   // Packages imported only inside the worker are missed by the dev dependency scan; without this the
   // dev page reloads mid-run when they are discovered.
   optimizeDeps: {
-    include: ['comlink', 'idb-keyval', 'onnxruntime-web', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'chart.js'],
+    include: ['comlink', 'idb-keyval', 'onnxruntime-web', 'onnxruntime-web/wasm', 'onnxruntime-web/jspi', 'onnxruntime-web/webgpu', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'chart.js'],
   },
   test: {
     root: rootDir,
