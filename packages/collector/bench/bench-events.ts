@@ -35,7 +35,7 @@ export function createIdSource(): () => string {
   };
 }
 
-/** One event as the client would send it: mostly inferences, some load, error and fallback events. */
+/** One event as the client would send it: mostly inferences (with their top-1 probability), some load, error, fallback and log events. */
 export function benchEvent(random: () => number, eventId: string, ts: number): TelemetryEvent {
   const model = MODELS[Math.floor(random() * MODELS.length)]!;
   const backend = BACKENDS[Math.floor(random() * BACKENDS.length)]!;
@@ -43,11 +43,14 @@ export function benchEvent(random: () => number, eventId: string, ts: number): T
   const roll = random();
   if (roll < 0.9) {
     const runMs = Math.round((0.2 + random() * random() * 40) * 1000) / 1000;
-    return { ...common, type: 'inference', queueMs: 0.1, runMs, totalMs: runMs + 0.1, sampleRate: 1 } as TelemetryEvent;
+    const top1Probability = Math.round((0.35 + 0.65 * Math.sqrt(random())) * 10_000) / 10_000;
+    return { ...common, type: 'inference', queueMs: 0.1, runMs, totalMs: runMs + 0.1, sampleRate: 1, top1Probability, top1Class: Math.floor(random() * 10) } as TelemetryEvent;
   }
   if (roll < 0.95) return { ...common, type: 'load', downloadMs: 120, compileMs: 80, warmupMs: 30, totalMs: 230 + Math.round(random() * 500), cacheHit: random() < 0.5, bytes: 1_000_000 } as TelemetryEvent;
   if (roll < 0.98) return { ...common, type: 'error', code: 'engine/backend-failed' } as TelemetryEvent;
-  return { ...common, type: 'fallback', from: 'webgpu', to: 'wasm', code: 'engine/backend-unavailable' } as TelemetryEvent;
+  if (roll < 0.99) return { ...common, type: 'fallback', from: 'webgpu', to: 'wasm', code: 'engine/backend-unavailable' } as TelemetryEvent;
+  // One event in a hundred is a log record (a fallback's warn record, as engineEventToLog makes it), from 200 devices.
+  return { ...common, type: 'log', level: 'warn', code: 'engine/backend-unavailable', message: `${model.id} fell back from webgpu to ${backend} (engine/backend-unavailable)`, deviceId: `kiosk-${ts % 200}` } as TelemetryEvent;
 }
 
 const ID_MARK = '00000000-0000-4000-8000-000000000000';

@@ -162,16 +162,16 @@ async function measureStats(pgUrl: (name: string) => string): Promise<void> {
   process.stdout.write(`GET /v1/stats over ${storedEvents} events, SQLite:\n`);
   let loadStarted = performance.now();
   const statsPath = join(work, 'stats.sqlite');
-  await loadSqlite(statsPath, storedEvents, now);
+  const sqliteLoaded = await loadSqlite(statsPath, storedEvents, now);
   sampleLoad();
-  results.stats['sqlite'] = await timeStats(createSqliteStorage({ path: statsPath }), storedEvents, (performance.now() - loadStarted) / 1000, 7);
+  results.stats['sqlite'] = await timeStats(createSqliteStorage({ path: statsPath }), storedEvents, (performance.now() - loadStarted) / 1000, 7, { ...sqliteLoaded, now });
   process.stdout.write(`  ${JSON.stringify(results.stats['sqlite'])}\n`);
   rmSync(statsPath, { force: true });
   process.stdout.write(`GET /v1/stats over ${storedEvents} events, PostgreSQL:\n`);
   loadStarted = performance.now();
-  await loadPostgres(pgUrl('bench_stats'), storedEvents, now);
+  const postgresLoaded = await loadPostgres(pgUrl('bench_stats'), storedEvents, now);
   sampleLoad();
-  results.stats['postgres'] = await timeStats(await createPostgresStorage({ connectionString: pgUrl('bench_stats') }), storedEvents, (performance.now() - loadStarted) / 1000, 5);
+  results.stats['postgres'] = await timeStats(await createPostgresStorage({ connectionString: pgUrl('bench_stats') }), storedEvents, (performance.now() - loadStarted) / 1000, 5, { ...postgresLoaded, now });
   process.stdout.write(`  ${JSON.stringify(results.stats['postgres'])}\n`);
 }
 
@@ -213,6 +213,11 @@ const targets = [
   ...Object.entries(ratios).map(([database, ratio]) => `| collector / bare block, ${database} | >= 0.8x | ${fmt(ratio, 2)}x | ${yes(ratio >= 0.8)} |`),
   ...Object.entries(halfP99).map(([database, p99]) => `| p99 at half the collector's peak rate, ${database} | <= 50 ms | ${p99} ms | ${yes(p99 <= 50)} |`),
   ...Object.entries(results.stats).map(([database, stats]) => `| GET /v1/stats, last hour, ${stats.events} events, ${database} | <= 100 ms | ${fmt(stats.medianMs)} ms median of ${stats.runs} (first ${fmt(stats.firstMs)}, max ${fmt(stats.maxMs)}) | ${yes(stats.medianMs <= 100)} |`),
+  ...Object.entries(results.stats).map(([database, stats]) => `| GET /v1/compare canary vs stable, last hour, ${stats.events} events, ${database} | <= 100 ms | ${fmt(stats.compareMedianMs)} ms median of ${stats.runs} (first ${fmt(stats.compareFirstMs)}; verdict ${stats.compareVerdict}) | ${yes(stats.compareMedianMs <= 100)} |`),
+  ...Object.entries(results.stats).map(([database, stats]) => {
+    const worst = Math.max(stats.logsMedianMs, stats.logsByDeviceMedianMs, stats.logsByModelMedianMs);
+    return `| GET /v1/logs newest 100 (all / one device / one model + level), ${database} | <= 100 ms | ${fmt(stats.logsMedianMs)} / ${fmt(stats.logsByDeviceMedianMs)} / ${fmt(stats.logsByModelMedianMs)} ms median | ${yes(worst <= 100)} |`;
+  }),
 ];
 const markdown = [
   `Command: \`npm run bench:collector\` (${Math.round((Date.now() - started) / 1000)} s; ${durationS} s of load per scenario at peak in two alternating halves, ${durationS / 2} s at half rate, ${connections} connections, batches of ${BATCH_EVENTS} events, at most ${MAX_REQUESTS_PER_RUN} requests per run)`,

@@ -180,17 +180,12 @@ function percentileOf(runs: readonly Float64Array[], p: number): number | null {
   return samples === 0 ? null : kthSmallest(runs, nearestRank(p, samples));
 }
 
-function summarize(version: string, sample: Sample): VersionSummary {
+/** `scoreBins`: the scores' PROBABILITY_BINS counts (bin i is [i/1000, (i+1)/1000)), which the rank test needs too. */
+function summarize(version: string, sample: Sample, scoreBins: ReturnType<typeof binCounts>): VersionSummary {
   const scored = sample.scores.reduce((total, run) => total + run.length, 0);
   const histogram = new Array<number>(10).fill(0);
-  let scoreSum = 0;
-  for (const run of sample.scores) {
-    for (let index = 0; index < run.length; index += 1) {
-      const value = run[index]!;
-      scoreSum += value;
-      histogram[Math.min(9, Math.floor(value * 10))]! += 1;
-    }
-  }
+  for (let bin = 0; bin < scoreBins.length; bin += 1) histogram[Math.min(9, Math.floor(bin / 100))]! += scoreBins[bin]!;
+  const scoreSum = scoreBins.sum;
   const attempts = sample.inferences + sample.errors;
   return {
     version,
@@ -236,8 +231,10 @@ function rateCheck(candidateHits: number, candidateTotal: number, baselineHits: 
 /** Compares two versions' samples; see DEFAULT_THRESHOLDS and the README for the tests. */
 export function compareSamples(query: CompareQuery, candidateSample: Sample, baselineSample: Sample): CompareResult {
   const t = query.thresholds;
-  const candidate = summarize(query.candidate, candidateSample);
-  const baseline = summarize(query.baseline, baselineSample);
+  const candidateScores = binCounts(candidateSample.scores, PROBABILITY_BINS);
+  const baselineScores = binCounts(baselineSample.scores, PROBABILITY_BINS);
+  const candidate = summarize(query.candidate, candidateSample, candidateScores);
+  const baseline = summarize(query.baseline, baselineSample, baselineScores);
   const enough = candidate.inferences + candidate.errors >= t.minEvents && baseline.inferences + baseline.errors >= t.minEvents;
 
   const errorRate = rateCheck(candidate.errors, candidate.inferences + candidate.errors, baseline.errors, baseline.inferences + baseline.errors, t.maxErrorRateIncrease, t.alpha, enough);
@@ -257,7 +254,7 @@ export function compareSamples(query: CompareQuery, candidateSample: Sample, bas
   };
 
   const scoredEnough = enough && candidate.confidence.count >= t.minEvents && baseline.confidence.count >= t.minEvents;
-  const confidenceTest = mannWhitneyU(binCounts(candidateSample.scores, PROBABILITY_BINS), binCounts(baselineSample.scores, PROBABILITY_BINS));
+  const confidenceTest = mannWhitneyU(candidateScores, baselineScores);
   const confidenceDifference = candidate.confidence.mean === null || baseline.confidence.mean === null ? null : candidate.confidence.mean - baseline.confidence.mean;
   const confidenceSignificant = confidenceTest.pValue !== null && confidenceTest.pValue < t.alpha && Math.sign(confidenceTest.z ?? 0) === Math.sign(confidenceDifference ?? 0);
   const confidence: Check<RankTest> = {

@@ -34,26 +34,58 @@ export function twoProportionZTest(candidateHits: number, candidateTotal: number
   return { test: 'two-proportion z-test', z, pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))), valid };
 }
 
-/** How values are binned for the rank test: ties within a bin are real ties for it. */
+/**
+ * How values are binned for the rank test: ties within a bin are real ties for it. Bins are given by
+ * ascending edges (bin i holds [edges[i-1], edges[i]), bin 0 everything below edges[0]), so a sorted
+ * run is counted by walking the edges, with no logarithm per value.
+ */
 export interface Binning {
   readonly bins: number;
-  index(value: number): number;
+  readonly edges: Float64Array;
 }
 
-/** Confidence (0..1) in steps of 0.001. */
-export const PROBABILITY_BINS: Binning = { bins: 1001, index: (value) => Math.min(1000, Math.max(0, Math.floor(value * 1000))) };
+function edgesOf(count: number, edge: (index: number) => number): Float64Array {
+  return Float64Array.from({ length: count }, (_, index) => edge(index));
+}
+
+/** Confidence (0..1) in steps of 0.001 (the last bin holds exactly 1). */
+export const PROBABILITY_BINS: Binning = { bins: 1001, edges: edgesOf(1000, (index) => (index + 1) / 1000) };
 
 /** Latency on a log scale, 0.5 % wide bins from 1 µs up: far finer than any clock a browser gives. */
-const LOG_STEP = Math.log(1.005);
-export const LATENCY_BINS: Binning = {
-  bins: 6000,
-  index: (value) => (value <= 0.001 ? 0 : Math.min(5999, 1 + Math.floor(Math.log(value / 0.001) / LOG_STEP))),
-};
+export const LATENCY_BINS: Binning = { bins: 6000, edges: edgesOf(5999, (index) => 0.001 * 1.005 ** index) };
 
-/** Counts per bin of all values in the runs. */
-export function binCounts(runs: readonly Float64Array[], binning: Binning): Float64Array {
-  const counts = new Float64Array(binning.bins);
-  for (const run of runs) for (let index = 0; index < run.length; index += 1) counts[binning.index(run[index]!)]! += 1;
+/** The bin of one value: the number of edges at or below it. */
+export function binOf(value: number, binning: Binning): number {
+  let lo = 0;
+  let hi = binning.edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (binning.edges[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Counts per bin of all values in the sorted runs (one binary search per run, then a walk), and their sum. */
+export function binCounts(runs: readonly Float64Array[], binning: Binning): Float64Array & { sum: number } {
+  const counts = Object.assign(new Float64Array(binning.bins), { sum: 0 });
+  let sum = 0;
+  const edges = binning.edges;
+  for (const run of runs) {
+    if (run.length === 0) continue;
+    let bin = binOf(run[0]!, binning);
+    let next = bin < edges.length ? edges[bin]! : Infinity;
+    for (let index = 0; index < run.length; index += 1) {
+      const value = run[index]!;
+      while (value >= next) {
+        bin += 1;
+        next = bin < edges.length ? edges[bin]! : Infinity;
+      }
+      counts[bin]! += 1;
+      sum += value;
+    }
+  }
+  counts.sum = sum;
   return counts;
 }
 

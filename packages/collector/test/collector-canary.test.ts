@@ -86,7 +86,7 @@ describe('significance tests', () => {
   });
 });
 
-describe('GET /v1/compare', () => {
+describe('GET /v1/compare', { timeout: 180_000 }, () => {
   it('says a slower, less confident, failing canary is worse, with numbers equal to the events sent, before and after roll-up', async () => {
     const { app, storage } = start();
     const events = fleet(WORSE_CANARY);
@@ -142,7 +142,7 @@ describe('GET /v1/compare', () => {
   });
 });
 
-describe('log records', () => {
+describe('log records', { timeout: 180_000 }, () => {
   const log = (overrides: Record<string, unknown>): TelemetryEvent =>
     ({ eventId: randomUUID(), type: 'log', ts: Date.now(), sessionId: 'session-a', libraryVersion: '0.1.0', level: 'warn', code: 'engine/backend-unavailable', message: 'fell back', ...overrides }) as TelemetryEvent;
 
@@ -200,7 +200,7 @@ describe('log records', () => {
   });
 });
 
-describe('ts window policy with the real client', () => {
+describe('ts window policy with the real client', { timeout: 180_000 }, () => {
   it('a device whose clock is 10 minutes fast for some events loses only those: the rest are stored and nothing good is dropped', async () => {
     const { app } = start();
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -255,7 +255,7 @@ async function webhookReceiver(): Promise<{ url: string; received: Record<string
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
 }
 
-describe('manifest serving and the canary guard', () => {
+describe('manifest serving and the canary guard', { timeout: 180_000 }, () => {
   it('serves the manifest file CORS-readable with an ETag, re-reads it after an atomic replace, and keeps the last good one over a broken file', async () => {
     const dir = tempDir();
     const path = join(dir, 'manifest.json');
@@ -344,7 +344,7 @@ describe('manifest serving and the canary guard', () => {
   });
 });
 
-describe('devices silent past their heartbeat interval', () => {
+describe('devices silent past their heartbeat interval', { timeout: 180_000 }, () => {
   it('counts them in /metrics and tells the webhook when one goes silent', async () => {
     const hook = await webhookReceiver();
     const { app } = start({ webhookUrl: hook.url, heartbeatCheckMs: 100 });

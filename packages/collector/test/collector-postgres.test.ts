@@ -99,8 +99,10 @@ describe('PostgreSQL storage', () => {
       for (let index = 0; index < events.length; index += 500) {
         const rows = events.slice(index, index + 500).map((event) => toEventRow('old-app', event, Date.now()));
         const params: unknown[] = [];
-        const tuples = rows.map((row) => `(${EVENT_COLUMNS.map((column) => `$${params.push(row[column])}`).join(', ')})`);
-        await old.query(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+        // The columns of events before migration 4 (score and level came with it).
+        const oldColumns = EVENT_COLUMNS.filter((column) => column !== 'score' && column !== 'level');
+        const tuples = rows.map((row) => `(${oldColumns.map((column) => `$${params.push(row[column])}`).join(', ')})`);
+        await old.query(`INSERT INTO events (${oldColumns.join(', ')}) VALUES ${tuples.join(', ')}`, params);
       }
     } finally {
       await old.end();
