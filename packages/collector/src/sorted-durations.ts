@@ -8,9 +8,10 @@ export function encodeDurations(sorted: Float64Array): Buffer {
   return Buffer.from(sorted.buffer, sorted.byteOffset, sorted.byteLength);
 }
 
-/** Reads a stored run back; copies, because a driver's Buffer need not be 8-byte aligned. */
+/** Reads a stored run back: a view when the driver's Buffer is 8-byte aligned (it is never written to), else a copy. */
 export function decodeDurations(bytes: Uint8Array): Float64Array {
   if (bytes.byteLength % 8 !== 0) throw new Error(`A duration run of ${bytes.byteLength} bytes is not a whole number of float64 values.`);
+  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   const copy = new Float64Array(bytes.byteLength / 8);
   new Uint8Array(copy.buffer).set(bytes);
   return copy;
