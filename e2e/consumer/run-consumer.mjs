@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { checkSizeBudgets } from './size-budgets.mjs';
 import { serveStatic } from './static-server.mjs';
 import { visit } from './visit.mjs';
@@ -88,16 +89,20 @@ function expectQuickStart(outcome, { forbidden }) {
 }
 
 function startProcess(command, args, cwd) {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Colour off, and escapes stripped anyway: with FORCE_COLOR set (CI runners, Playwright) Vite prints
+  // "127.0.0.1:\x1b[1m5391" and a plain pattern never matches.
+  const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const append = (chunk) => (output += chunk);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   return {
     waitFor: (pattern, timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${command} did not print ${pattern} in ${timeoutMs} ms:\n${output}`)), timeoutMs);
         const poll = setInterval(() => {
-          const match = output.match(pattern);
+          const match = stripVTControlCharacters(output).match(pattern);
           if (match) {
             clearTimeout(timer);
             clearInterval(poll);
