@@ -1,19 +1,10 @@
 // Opens a fixture page in Debian's Chromium and reports what a user would see: the page's result
 // line, console errors, failed responses and every URL it fetched (page and workers).
+import { readFileSync } from 'node:fs';
 import { chromium } from '@playwright/test';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+// The same flags as the Playwright suites (e2e/chromium.ts).
+const CHROMIUM_ARGS = JSON.parse(readFileSync(new URL('../chromium-flags.json', import.meta.url), 'utf8'));
 
 export async function visit(url, { timeoutMs = 120_000 } = {}) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
