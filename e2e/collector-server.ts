@@ -13,13 +13,17 @@ export interface CollectorServer {
 
 const BIN = new URL('../packages/collector/bin/edgeinfer-collector.js', import.meta.url).pathname;
 
-/** Starts the real `edgeinfer-collector` CLI on a free port with a fresh SQLite file. */
-export async function startCollector(): Promise<CollectorServer> {
+export interface CollectorOptions {
+  /** More CLI flags, e.g. `--manifest` and `--guard`. */
+  readonly args?: readonly string[];
+}
+
+/** Starts the real `edgeinfer-collector` CLI (built, packages/collector/dist) on a free port with a fresh SQLite file. */
+export async function startCollector(options: CollectorOptions = {}): Promise<CollectorServer> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-e2e-collector-'));
   const ingestKey = 'e2e-key';
-  const child: ChildProcess = spawn(process.execPath, [BIN, '--port', '0', '--db', join(dir, 'events.sqlite'), '--ingest-key', `e2e=${ingestKey}`, '--admin-token', 'e2e-admin'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['--port', '0', '--db', join(dir, 'events.sqlite'), '--ingest-key', `e2e=${ingestKey}`, '--admin-token', 'e2e-admin', ...(options.args ?? [])];
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {

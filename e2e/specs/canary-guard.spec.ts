@@ -1,5 +1,4 @@
 import type {} from '../../demo/test-harness.js';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,14 +6,15 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import { EQUAL_CANARY, STABLE, WORSE_CANARY, postEvents, simulateDevices, type VersionBehaviour } from '../../packages/collector/test/fleet-simulator.js';
 import { expect, test } from '../fixtures.js';
+import { startCollector, type CollectorServer } from '../collector-server.js';
 import { openHarness } from '../support/harness.js';
+import { runModelsCli } from '../support/models-cli.js';
 import { MODELS_DIR } from '../support/model-server.js';
 import { startStaticDirServer, type StaticDirServer } from '../support/static-dir-server.js';
 
 // The closed release loop of issue 18 against the real processes: the release CLI writes the
 // manifest, edgeinfer-collector (built bin) serves it and guards the canary, simulated devices and a
 // real browser page send telemetry, and the page rolls back when the guard revokes a worse canary.
-const ROOT = new URL('../../', import.meta.url).pathname;
 const LABELS = 'T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot';
 const KEY = 'e2e-key';
 const ADMIN = 'e2e-admin';
@@ -22,31 +22,16 @@ const admin = { authorization: `Bearer ${ADMIN}` };
 
 let files: StaticDirServer;
 let dir: string;
-let collector: { url: string; process: ChildProcess } | undefined;
+let collector: CollectorServer | undefined;
 const manifestPath = () => join(dir, 'manifest.json');
 
-function models(...args: string[]): string {
-  return execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, 'packages/models-cli/bin/edgeinfer-models.js'), ...args, '--manifest', manifestPath()], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+const models = (...args: string[]) => runModelsCli(manifestPath(), ...args);
 
-/** The real collector CLI (packages/collector/dist), serving the release CLI's manifest file and guarding fashion's canary. */
-async function startCollector(guard: Record<string, unknown>): Promise<string> {
+/** The real collector CLI, serving the release CLI's manifest file and guarding fashion's canary. */
+async function startGuardedCollector(guard: Record<string, unknown>): Promise<string> {
   writeFileSync(join(dir, 'guard.json'), JSON.stringify(guard));
-  const args = ['--port', '0', '--db', join(dir, 'events.sqlite'), '--ingest-key', `e2e=${KEY}`, '--admin-token', ADMIN, '--manifest', manifestPath(), '--manifest-base-url', `${files.url}/`, '--guard', join(dir, 'guard.json')];
-  const child = spawn(process.execPath, [join(ROOT, 'packages/collector/bin/edgeinfer-collector.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`edgeinfer-collector exited with ${code}:\n${output}`)));
-  });
-  collector = { url, process: child };
-  return url;
+  collector = await startCollector({ args: ['--manifest', manifestPath(), '--manifest-base-url', `${files.url}/`, '--guard', join(dir, 'guard.json')] });
+  return collector.url;
 }
 
 test.beforeEach(async () => {
@@ -62,11 +47,7 @@ test.beforeEach(async () => {
 });
 
 test.afterEach(async () => {
-  if (collector && collector.process.exitCode === null) {
-    const exited = new Promise((resolve) => collector!.process.once('exit', resolve));
-    collector.process.kill('SIGTERM');
-    await exited;
-  }
+  await collector?.stop();
   collector = undefined;
   await files.close();
   rmSync(dir, { recursive: true, force: true });
@@ -141,7 +122,7 @@ const json = async (url: string) => (await fetch(url, { headers: admin })).json(
 
 test('a worse canary: /v1/compare says worse with the numbers, the guard revokes it, the pinned page rolls back from its cache, the audit log and the dashboard show why', async ({ browser }) => {
   test.setTimeout(300_000);
-  const url = await startCollector(GUARD);
+  const url = await startGuardedCollector(GUARD);
   const context = await browser.newContext();
   const device = await canaryDevice(context);
 
@@ -206,7 +187,7 @@ test('a worse canary: /v1/compare says worse with the numbers, the guard revokes
 
 test('an equal canary: verdict same, no revocation, the pinned page stays on the canary', async ({ browser }) => {
   test.setTimeout(300_000);
-  const url = await startCollector(GUARD);
+  const url = await startGuardedCollector(GUARD);
   const context = await browser.newContext();
   const device = await canaryDevice(context);
   expect(await startRunning(device, url)).toMatchObject({ version: '1.0.0' });
@@ -249,7 +230,7 @@ function addBadProbeVariant() {
 test("a device's fallback shows up in the dashboard's log view with its code; a hostile log message is shown as text only", async ({ browser }) => {
   test.setTimeout(180_000);
   const goodVariant = addBadProbeVariant();
-  const url = await startCollector({ ...GUARD, dryRun: true });
+  const url = await startGuardedCollector({ ...GUARD, dryRun: true });
   const context = await browser.newContext();
   const device = await canaryDevice(context);
   const started = await startRunning(device, url, { variants: ['bad-probe', goodVariant] });

@@ -1,30 +1,23 @@
 import type {} from '../../demo/test-harness.js';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import { expect, test } from '../fixtures.js';
 import { openHarness } from '../support/harness.js';
+import { runModelsCli } from '../support/models-cli.js';
 import { MODELS_DIR } from '../support/model-server.js';
 import { startStaticDirServer, type StaticDirServer } from '../support/static-dir-server.js';
 
 // The whole release cycle driven by the CLI (`edgeinfer-models`, run as a process) against a plain
 // static server, watched by two real devices (browser contexts with fixed install ids).
-const ROOT = new URL('../../', import.meta.url).pathname;
 const LABELS = 'T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot';
 
 let server: StaticDirServer;
 let dir: string;
 const manifest = () => join(dir, 'manifest.json');
 
-function models(...args: string[]): string {
-  return execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, 'packages/models-cli/bin/edgeinfer-models.js'), ...args, '--manifest', manifest()], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const models = (...args: string[]) => runModelsCli(manifest(), ...args);
 
 test.beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'release-e2e-'));
