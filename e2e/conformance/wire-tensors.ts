@@ -1,6 +1,7 @@
 // Tensors as they travel between Node and the page in the conformance runs: { dtype, dims, data }
 // with data as base64 of the little-endian bytes (strings as an array), the probe file's own form.
-// Self-contained on purpose: Playwright specs import it without the `source` export condition.
+
+import { compareTensor, createTensor, type ProbeTolerance } from '@edgeinfer/core';
 
 export type WireDtype = 'float32' | 'float64' | 'float16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
 
@@ -33,48 +34,13 @@ export function fromWire(wire: WireTensor): WireData {
   return new VIEWS[wire.dtype](copy.buffer);
 }
 
-function float16ToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
+export type Tolerance = ProbeTolerance;
 
-export function wireValues(wire: WireTensor): (number | string)[] {
-  const data = fromWire(wire);
-  if (wire.dtype === 'float16') return Array.from(data as Uint16Array, float16ToNumber);
-  return Array.from(data as ArrayLike<number | bigint | string>, (value) => (typeof value === 'bigint' ? Number(value) : value));
-}
+const toTensor = (wire: WireTensor) => createTensor(wire.dtype, fromWire(wire) as never, wire.dims);
 
-export interface Tolerance {
-  readonly absolute: number;
-  readonly relative: number;
-}
-
-/** The first disagreement of `actual` with `expected` (NaN must match NaN), or undefined. */
+/** The first disagreement of `actual` with `expected` (NaN must match NaN), or undefined: the engine's own probe comparison. */
 export function compareWire(name: string, expected: WireTensor, actual: WireTensor | undefined, tolerance: Tolerance): string | undefined {
-  if (!actual) return `output "${name}" is missing`;
-  const boolish = (dtype: string) => (dtype === 'bool' ? 'uint8' : dtype);
-  if (boolish(expected.dtype) !== boolish(actual.dtype)) return `output "${name}" is ${actual.dtype}, expected ${expected.dtype}`;
-  if (expected.dims.join() !== actual.dims.join() || expected.dims.length !== actual.dims.length) return `output "${name}" has dims [${actual.dims}], expected [${expected.dims}]`;
-  const want = wireValues(expected);
-  const got = wireValues(actual);
-  for (let i = 0; i < want.length; i++) {
-    const e = want[i]!;
-    const a = got[i]!;
-    const ok =
-      typeof e === 'string' || typeof a === 'string'
-        ? e === a
-        : Number.isNaN(e)
-          ? Number.isNaN(a)
-          : !Number.isFinite(e)
-            ? e === a
-            : Math.abs(a - e) <= tolerance.absolute + tolerance.relative * Math.abs(e);
-    if (!ok) return `output "${name}"[${i}] is ${String(a)}, expected ${String(e)}`;
-  }
-  return undefined;
+  return compareTensor(name, toTensor(expected), actual && toTensor(actual), tolerance)?.message;
 }
 
 /** A probe file's text, from wire tensors. */
