@@ -1,6 +1,7 @@
 import type {} from '../../demo/test-harness.js';
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
+import { startCollector } from '../collector-server.js';
 import { expect, test } from '../fixtures.js';
 import { openHarness } from '../support/harness.js';
 import { MODELS_DIR, startModelServer, type ModelServer } from '../support/model-server.js';
@@ -186,28 +187,109 @@ test('a long-running page follows the manifest: revoking its version switches th
   expect(answer).toEqual([1, 10]);
 });
 
-test("the app's reset (deleteDatabase) completes while a model is loaded in the worker; the model keeps answering", async ({ page }) => {
-  await openHarness(page);
-  const outcome = await page.evaluate(async (url) => {
-    const { createEngine, createTensor } = window.edgeinfer;
-    const engine = createEngine();
-    const model = await engine.load(url, { backends: ['wasm'] });
-    const deletion = await new Promise<string>((resolve) => {
-      const request = indexedDB.deleteDatabase('edgeinfer-models');
-      request.onsuccess = () => resolve('deleted');
-      request.onerror = () => resolve(`error ${request.error?.name}`);
-      // 'blocked' alone is not a failure: it fires while the worker closes its connection; success must follow.
-      request.onblocked = () => undefined;
+/** What the reset spec keeps on the page between its steps. */
+declare global {
+  interface Window {
+    __reset?: {
+      engine: ReturnType<Window['edgeinfer']['createEngine']>;
+      model: Awaited<ReturnType<ReturnType<Window['edgeinfer']['createEngine']>['load']>>;
+      deletions: Record<string, string>;
+    };
+  }
+}
+
+/** Events waiting in the telemetry client's IndexedDB queue (the spec's own connection is closed again). */
+const storedTelemetry = (page: Page) =>
+  page.evaluate(async () => {
+    if (!(await indexedDB.databases()).some((db) => db.name === 'edgeinfer-telemetry')) return 0;
+    return new Promise<number>((resolve, reject) => {
+      const request = indexedDB.open('edgeinfer-telemetry');
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const db = request.result;
+        const count = db.transaction('events').objectStore('events').count();
+        count.onsuccess = () => (db.close(), resolve(count.result));
+        count.onerror = () => (db.close(), reject(count.error));
+      };
     });
-    const input = createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
-    const dims = (await model.run({ input })).output.dims;
-    const again = await engine.load(url, { backends: ['wasm'] });
-    return { deletion, dims, reloadedFromCache: again.info.fromCache, databases: (await indexedDB.databases()).map((db) => db.name) };
-  }, `${server.url}/ok/manifest.json#fashion-mnist`);
-  expect(outcome.deletion).toBe('deleted');
-  expect(outcome.dims).toEqual([1, 10]);
-  expect(outcome.reloadedFromCache, 'the cache was really emptied: the next load downloads').toBe(false);
-  expect(outcome.databases).toContain('edgeinfer-models');
+  });
+
+test("the app's reset (deleteDatabase on every edgeinfer database) completes with a model loaded, telemetry queued offline and a backend winner cached; afterwards models load and run and telemetry queues and sends", async ({
+  page,
+  context,
+}) => {
+  const collector = await startCollector();
+  try {
+    await openHarness(page);
+    const url = `${server.url}/ok/manifest.json#fashion-mnist`;
+    const first = await page.evaluate(
+      async ({ url, endpoint, appKey }) => {
+        // Telemetry sends only when asked (or on `online`), so what is recorded offline stays queued.
+        const engine = window.edgeinfer.createEngine({ telemetry: { endpoint, appKey, batchSize: 1000, flushIntervalMs: 600_000 } });
+        const model = await engine.load(url, { backends: ['wasm'], select: 'benchmark' });
+        window.__reset = { engine, model, deletions: {} };
+        return { selectionReason: model.info.selectionReason, fromCache: model.info.fromCache };
+      },
+      { url, endpoint: collector.url, appKey: collector.ingestKey },
+    );
+    expect(first).toEqual({ selectionReason: expect.stringMatching(/^benchmark trial: p50 /), fromCache: false });
+
+    await context.setOffline(true);
+    const run = () =>
+      page.evaluate(async () => {
+        const input = window.edgeinfer.createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
+        return (await window.__reset!.model.run({ input })).output.dims;
+      });
+    expect(await run()).toEqual([1, 10]);
+    // Offline, the client writes its queue (the load and the inference) to IndexedDB.
+    await expect.poll(() => storedTelemetry(page)).toBeGreaterThanOrEqual(2);
+
+    const databases = await page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name!).filter((name) => name.startsWith('edgeinfer')).sort());
+    expect(databases, 'every database edgeinfer keeps exists before the reset').toEqual(['edgeinfer-models', 'edgeinfer-selection', 'edgeinfer-telemetry']);
+
+    // The reset an app offers: delete each database. 'blocked' may fire while the page and the worker
+    // close their connections; success must follow (a connection that ignored versionchange leaves it at 'blocked').
+    await page.evaluate((names) => {
+      for (const name of names) {
+        const request = indexedDB.deleteDatabase(name);
+        window.__reset!.deletions[name] = 'pending';
+        request.onblocked = () => void (window.__reset!.deletions[name] = 'blocked');
+        request.onsuccess = () => void (window.__reset!.deletions[name] = 'deleted');
+        request.onerror = () => void (window.__reset!.deletions[name] = `error ${request.error?.name}`);
+      }
+    }, databases);
+    await expect.poll(() => page.evaluate(() => window.__reset!.deletions)).toEqual({
+      'edgeinfer-models': 'deleted',
+      'edgeinfer-selection': 'deleted',
+      'edgeinfer-telemetry': 'deleted',
+    });
+
+    // The loaded model keeps answering, and telemetry keeps queueing offline, in a new database.
+    expect(await run()).toEqual([1, 10]);
+    await expect.poll(() => storedTelemetry(page), 'the inference after the reset is queued in IndexedDB').toBe(1);
+
+    // Back online, everything queued is delivered, and the queue empties.
+    await context.setOffline(false);
+    await page.evaluate(() => window.__reset!.engine.telemetry!.flush());
+    const sent = await page.evaluate(() => window.__reset!.engine.telemetry!.stats());
+    expect(sent).toMatchObject({ queued: 0, sent: 3 });
+    expect(await collector.count(), 'the load and both inferences reached the collector').toBe(3);
+    expect(await storedTelemetry(page)).toBe(0);
+
+    // The caches were really emptied (the next load downloads and benchmarks again) and fill again.
+    const reload = () =>
+      page.evaluate(async (ref) => {
+        const model = await window.__reset!.engine.load(ref, { backends: ['wasm'], select: 'benchmark' });
+        const input = window.edgeinfer.createTensor('float32', new Float32Array(784), [1, 1, 28, 28]);
+        return { fromCache: model.info.fromCache, selectionReason: model.info.selectionReason, dims: (await model.run({ input })).output.dims };
+      }, url);
+    expect(await reload()).toEqual({ fromCache: false, selectionReason: expect.stringMatching(/^benchmark trial: p50 /), dims: [1, 10] });
+    expect(await reload()).toEqual({ fromCache: true, selectionReason: expect.stringMatching(/^benchmark winner remembered/), dims: [1, 10] });
+    await page.evaluate(() => window.__reset!.engine.telemetry!.flush());
+    expect(await collector.count(), 'two more loads and two more inferences').toBe(7);
+  } finally {
+    await collector.stop();
+  }
 });
 
 test('a captive portal answering the manifest with 200 text/html: the cached model loads, manifestSource cache', async ({ page }) => {

@@ -16,6 +16,8 @@ export {
 export type { Probe, ProbeMismatch, ProbeTolerance } from './probe.js';
 export type { Tensor, TensorDtype, TensorData, TensorDataByDtype, NamedTensors } from './tensor.js';
 export { backendId } from './backend.js';
+export { openYieldingStore } from './yielding-store.js';
+export type { IdbStore } from './yielding-store.js';
 export type { AdapterFacts, Backend, BackendLibrary, BackendName, Capability, ModelFiles, Session, SessionOptions } from './backend.js';
 export { parseManifest } from './manifest.js';
 export { readOnnxGraphIo, looksLikeOnnx } from './onnx-graph-io.js';

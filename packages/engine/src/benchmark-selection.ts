@@ -1,5 +1,5 @@
-import { backendId, type NamedTensors, type Session } from '@edgeinfer/core';
-import { createStore, get, set, type UseStore } from 'idb-keyval';
+import { backendId, openYieldingStore, type NamedTensors, type Session } from '@edgeinfer/core';
+import { get, set, type UseStore } from 'idb-keyval';
 import type { Candidate } from './selection.js';
 
 export interface TrialResult {
@@ -16,7 +16,8 @@ export interface RememberedWinner {
 }
 
 let store: UseStore | undefined;
-const selectionStore = () => (store ??= createStore('edgeinfer-selection', 'winners'));
+// Yields on versionchange: a worker that benchmarked once must not block the app's deleteDatabase.
+const selectionStore = () => (store ??= openYieldingStore('edgeinfer-selection', 'winners'));
 
 /** The device part of the key: what would change which backend is fastest. */
 export function deviceKey(adapters: readonly string[]): string {

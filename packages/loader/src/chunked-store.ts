@@ -1,3 +1,4 @@
+import { openYieldingStore } from '@edgeinfer/core';
 import { del, delMany, entries, get, getMany, set, type UseStore } from 'idb-keyval';
 
 /**
@@ -25,54 +26,10 @@ export interface CachedModelRecord {
 }
 
 /**
- * idb-keyval's createStore, except that the connection is closed when another context wants to
- * delete or upgrade the database (`versionchange`): idb-keyval keeps it open for good, so an app's
- * `indexedDB.deleteDatabase('edgeinfer-models')` would stay blocked while a model is loaded.
- * The next read or write simply opens a new connection (to the new, empty database).
+ * The model cache's store: it yields its connection on `versionchange`, so an app's
+ * `indexedDB.deleteDatabase('edgeinfer-models')` completes while a model is loaded.
  */
-export function openModelStore(databaseName = 'edgeinfer-models', storeName = 'files'): UseStore {
-  let connection: Promise<IDBDatabase> | undefined;
-  const open = (): Promise<IDBDatabase> => {
-    if (connection) return connection;
-    const request = indexedDB.open(databaseName);
-    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
-    const opened = new Promise<IDBDatabase>((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    connection = opened;
-    opened.then(
-      (db) => {
-        const forget = () => {
-          if (connection === opened) connection = undefined;
-        };
-        db.onversionchange = () => {
-          forget();
-          db.close();
-        };
-        // The browser closed it (storage cleared, disk error): reopen on next use.
-        db.onclose = forget;
-      },
-      () => {
-        if (connection === opened) connection = undefined;
-      },
-    );
-    return opened;
-  };
-  return async (mode, callback) => {
-    const db = await open();
-    let store: IDBObjectStore;
-    try {
-      store = db.transaction(storeName, mode).objectStore(storeName);
-    } catch (error) {
-      // Closed between open() and here (a versionchange arrived): one retry on a fresh connection.
-      if ((error as DOMException).name !== 'InvalidStateError') throw error;
-      connection = undefined;
-      store = (await open()).transaction(storeName, mode).objectStore(storeName);
-    }
-    return callback(store);
-  };
-}
+export const openModelStore = (databaseName = 'edgeinfer-models', storeName = 'files'): UseStore => openYieldingStore(databaseName, storeName);
 
 const fileKey = (sha256: string) => `file:${sha256}`;
 const chunkKey = (sha256: string, index: number) => `chunk:${sha256}:${index}`;

@@ -1,4 +1,5 @@
-import { createStore, delMany, entries, setMany, type UseStore } from 'idb-keyval';
+import { openYieldingStore } from '@edgeinfer/core';
+import { delMany, entries, setMany, type UseStore } from 'idb-keyval';
 import type { TelemetryEvent } from './schema.js';
 
 /** Where undelivered events wait across offline periods and page reloads. */
@@ -11,11 +12,12 @@ export interface EventStore {
 /**
  * IndexedDB through idb-keyval, in a database of its own so clearing the model cache never drops
  * undelivered telemetry (and the reverse). Events are keyed by eventId, so writing one twice is harmless.
+ * The connection yields on versionchange, so an app's deleteDatabase('edgeinfer-telemetry') is not blocked.
  */
 export function createIndexedDbEventStore(databaseName = 'edgeinfer-telemetry'): EventStore {
   let store: UseStore | undefined;
   // Opened on first use, never at import or creation time.
-  const use = () => (store ??= createStore(databaseName, 'events'));
+  const use = () => (store ??= openYieldingStore(databaseName, 'events'));
   return {
     async getAll() {
       const rows = await entries<string, TelemetryEvent>(use());
