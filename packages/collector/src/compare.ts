@@ -1,6 +1,7 @@
-import { decodeDurations, kthSmallest, nearestRank, sortDurations } from './sorted-durations.js';
-import { LATENCY_BINS, PROBABILITY_BINS, binCounts, mannWhitneyU, twoProportionZTest, type ProportionTest, type RankTest } from './significance.js';
-import { statsPlan, type Placeholder, type RawRow, type RollupRow, type StatsPlan } from './stats-sql.js';
+import { addBins, binSlice, binsOfRun, decodeBins, type BinRun } from './rollup-bins.js';
+import { decodeDurations, nearestRank, sortDurations } from './sorted-durations.js';
+import { LATENCY_BINS, PROBABILITY_BINS, mannWhitneyU, twoProportionZTest, type Binning, type ProportionTest, type RankTest } from './significance.js';
+import { statsPlan, type Placeholder, type RawRow, type StatsPlan } from './stats-sql.js';
 import type { StatsQuery } from './storage.js';
 
 /**
@@ -100,17 +101,56 @@ export interface CompareResult {
   readonly thresholds: CompareThresholds;
 }
 
-interface Sample {
+/** A sorted run's part of a sample: its bin counts, and the run itself when it is in memory, or where it is stored. */
+interface Part {
+  readonly bins: BinRun;
+  readonly run?: Float64Array;
+  readonly row?: RowRef;
+}
+
+/** A rollup row's key (its primary key), to read slices of its runs. */
+export interface RowRef {
+  readonly minute: unknown;
+  readonly type: string;
+  readonly group_key: string;
+  readonly segment: unknown;
+}
+
+export interface Sample {
   inferences: number;
   errors: number;
   fallbacks: number;
   feedback: number;
   correct: number;
-  readonly durations: Float64Array[];
-  readonly scores: Float64Array[];
-  readonly looseDurations: number[];
-  readonly looseScores: number[];
+  scoreSum: number;
+  readonly durations: Part[];
+  readonly scores: Part[];
 }
+
+/** A rollup row as compare reads it (COMPARE_ROLLUP_COLUMNS). */
+export interface CompareRollupRow extends RowRef {
+  readonly event_count: number | string;
+  readonly duration_bins: Uint8Array | null;
+  readonly score_bins: Uint8Array | null;
+  readonly score_sum: number | null;
+  /** Only for rows without bins (rolled up before migration 6): the runs, binned here. */
+  readonly durations: Uint8Array | null;
+  readonly scores: Uint8Array | null;
+}
+
+/** Runs are read only where a row has no bins; bins only where compare uses them. */
+export const COMPARE_ROLLUP_COLUMNS = [
+  'type',
+  'minute',
+  'group_key',
+  'segment',
+  'event_count',
+  "CASE WHEN type = 'inference' THEN duration_bins END AS duration_bins",
+  "CASE WHEN type = 'inference' THEN score_bins END AS score_bins",
+  'score_sum',
+  "CASE WHEN type = 'inference' AND duration_bins IS NULL THEN durations END AS durations",
+  "CASE WHEN type IN ('inference', 'feedback') AND score_sum IS NULL THEN scores END AS scores",
+].join(', ');
 
 const TYPES = ['inference', 'error', 'fallback', 'feedback'] as const;
 
@@ -126,13 +166,9 @@ export function comparePlans(query: CompareQuery, seqWatermark: number, placehol
       ...(query.variant === undefined ? {} : { variant: query.variant }),
       ...(query.backend === undefined ? {} : { backend: query.backend }),
     };
-    return statsPlan(stats, seqWatermark, placeholder, { types: TYPES, scores: true });
+    return statsPlan(stats, seqWatermark, placeholder, { types: TYPES, rollupColumns: COMPARE_ROLLUP_COLUMNS });
   };
   return [plan(query.candidate), plan(query.baseline)];
-}
-
-function emptySample(): Sample {
-  return { inferences: 0, errors: 0, fallbacks: 0, feedback: 0, correct: 0, durations: [], scores: [], looseDurations: [], looseScores: [] };
 }
 
 const sum = (run: Float64Array) => {
@@ -141,9 +177,11 @@ const sum = (run: Float64Array) => {
   return total;
 };
 
-/** Folds one version's rollup rows and raw rows (RAW_COLUMNS order) into counts and sorted runs. */
-export function sampleOf(rollupRows: readonly RollupRow[], rawRows: readonly RawRow[]): Sample {
-  const sample = emptySample();
+const inMemory = (run: Float64Array, binning: Binning): Part => ({ bins: binsOfRun(run, binning), run });
+
+/** Folds one version's rollup rows and raw rows (RAW_COLUMNS order) into counts and bin counts of its runs. */
+export function sampleOf(rollupRows: readonly CompareRollupRow[], rawRows: readonly RawRow[]): Sample {
+  const sample: Sample = { inferences: 0, errors: 0, fallbacks: 0, feedback: 0, correct: 0, scoreSum: 0, durations: [], scores: [] };
   const count = (type: unknown, events: number) => {
     if (type === 'inference') sample.inferences += events;
     else if (type === 'error') sample.errors += events;
@@ -152,40 +190,146 @@ export function sampleOf(rollupRows: readonly RollupRow[], rawRows: readonly Raw
   };
   for (const row of rollupRows) {
     count(row.type, Number(row.event_count));
-    if (row.type === 'inference' && row.durations !== null) sample.durations.push(decodeDurations(row.durations));
-    if (row.scores !== null && row.scores !== undefined) {
-      const scores = decodeDurations(row.scores);
-      if (row.type === 'inference') sample.scores.push(scores);
-      else if (row.type === 'feedback') sample.correct += sum(scores);
+    const ref: RowRef = { minute: row.minute, type: row.type, group_key: row.group_key, segment: row.segment };
+    if (row.type === 'inference') {
+      if (row.duration_bins !== null) sample.durations.push({ bins: decodeBins(row.duration_bins), row: ref });
+      else if (row.durations !== null) sample.durations.push(inMemory(decodeDurations(row.durations), LATENCY_BINS));
     }
+    if (row.type !== 'inference' && row.type !== 'feedback') continue;
+    let scoreSum = row.score_sum === null ? null : Number(row.score_sum);
+    if (row.type === 'inference' && row.score_bins !== null) sample.scores.push({ bins: decodeBins(row.score_bins), row: ref });
+    else if (row.scores !== null) {
+      const scores = decodeDurations(row.scores);
+      scoreSum = sum(scores);
+      if (row.type === 'inference') sample.scores.push(inMemory(scores, PROBABILITY_BINS));
+    }
+    if (scoreSum === null) continue;
+    if (row.type === 'inference') sample.scoreSum += scoreSum;
+    else sample.correct += scoreSum;
   }
+  const looseDurations: number[] = [];
+  const looseScores: number[] = [];
   for (const row of rawRows) {
     count(row[0], 1);
     const duration = row[7];
     const score = row[8];
     if (row[0] === 'inference') {
-      if (duration !== null && duration !== undefined) sample.looseDurations.push(Number(duration));
-      if (score !== null && score !== undefined) sample.looseScores.push(Number(score));
+      if (duration !== null && duration !== undefined) looseDurations.push(Number(duration));
+      if (score !== null && score !== undefined) looseScores.push(Number(score));
     } else if (row[0] === 'feedback' && score !== null && score !== undefined) {
       sample.correct += Number(score);
     }
   }
-  if (sample.looseDurations.length > 0) sample.durations.push(sortDurations(sample.looseDurations));
-  if (sample.looseScores.length > 0) sample.scores.push(sortDurations(sample.looseScores));
+  if (looseDurations.length > 0) sample.durations.push(inMemory(sortDurations(looseDurations), LATENCY_BINS));
+  if (looseScores.length > 0) {
+    const scores = sortDurations(looseScores);
+    sample.scoreSum += sum(scores);
+    sample.scores.push(inMemory(scores, PROBABILITY_BINS));
+  }
   return sample;
 }
 
-function percentileOf(runs: readonly Float64Array[], p: number): number | null {
-  const samples = runs.reduce((total, run) => total + run.length, 0);
-  return samples === 0 ? null : kthSmallest(runs, nearestRank(p, samples));
+/** A slice of a stored run: `count` values from index `offset` of the row's durations (column 0) or scores (1). */
+export interface SliceRequest {
+  readonly row: RowRef;
+  readonly column: 0 | 1;
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** The bin the nearest-rank p-th percentile falls in, and its rank among that bin's values. */
+interface Target {
+  readonly bin: number;
+  readonly rank: number;
+  readonly parts: readonly { readonly part: Part; readonly offset: number; readonly count: number }[];
+}
+
+/** Dense per-bin counts of a sample's runs and their number. */
+function merged(parts: readonly Part[], binning: Binning): { counts: Float64Array; total: number } {
+  const counts = new Float64Array(binning.bins);
+  let total = 0;
+  for (const part of parts) total += addBins(counts, part.bins);
+  return { counts, total };
+}
+
+function targetOf(parts: readonly Part[], counts: Float64Array, total: number, p: number): Target | null {
+  if (total === 0) return null;
+  const k = nearestRank(p, total);
+  let below = 0;
+  let bin = 0;
+  while (below + counts[bin]! < k) below += counts[bin++]!;
+  const inBin: { part: Part; offset: number; count: number }[] = [];
+  for (const part of parts) {
+    const slice = binSlice(part.bins, bin);
+    if (slice.count > 0) inBin.push({ part, ...slice });
+  }
+  return { bin, rank: k - below, parts: inBin };
+}
+
+/**
+ * A comparison in two reads: the rows' counts and bins (sampleOf), then only the values of the bins
+ * the percentiles fall in (`slices`, read by the storage in the same snapshot), then `finish`.
+ * The answer is the one all values would give: the rank tests use the same bin counts, and the k-th
+ * smallest of all values is the (k - values in lower bins)-th smallest of its bin's values.
+ */
+export function prepareCompare(query: CompareQuery, candidateSample: Sample, baselineSample: Sample): { readonly slices: readonly SliceRequest[]; finish(slices: readonly Uint8Array[]): CompareResult } {
+  const sides = [candidateSample, baselineSample].map((sample) => {
+    const latency = merged(sample.durations, LATENCY_BINS);
+    const scores = merged(sample.scores, PROBABILITY_BINS);
+    return {
+      sample,
+      latency,
+      scores,
+      targets: {
+        p50: targetOf(sample.durations, latency.counts, latency.total, 50),
+        p95: targetOf(sample.durations, latency.counts, latency.total, 95),
+        scoreP05: targetOf(sample.scores, scores.counts, scores.total, 5),
+        scoreP50: targetOf(sample.scores, scores.counts, scores.total, 50),
+      },
+    };
+  });
+  const slices: SliceRequest[] = [];
+  const wanted = new Map<Target, number[]>();
+  for (const side of sides) {
+    for (const [name, target] of Object.entries(side.targets)) {
+      if (target === null) continue;
+      wanted.set(
+        target,
+        target.parts.map(({ part, offset, count }) => (part.row === undefined ? -1 : slices.push({ row: part.row, column: name.startsWith('score') ? 1 : 0, offset, count }) - 1)),
+      );
+    }
+  }
+  return {
+    slices,
+    finish(fetched) {
+      const valueOf = (target: Target | null): number | null => {
+        if (target === null) return null;
+        const indexes = wanted.get(target)!;
+        const values: number[] = [];
+        target.parts.forEach(({ part, offset, count }, index) => {
+          const run = part.run === undefined ? decodeDurations(fetched[indexes[index]!]!) : part.run.subarray(offset, offset + count);
+          if (run.length !== count) throw new Error(`A rollup slice has ${run.length} values, its bins say ${count}.`);
+          for (let at = 0; at < run.length; at += 1) values.push(run[at]!);
+        });
+        return values.sort((a, b) => a - b)[target.rank - 1]!;
+      };
+      const [candidate, baseline] = sides.map((side, index) =>
+        summarize(index === 0 ? query.candidate : query.baseline, side.sample, side.scores.counts, side.scores.total, {
+          p50: valueOf(side.targets.p50),
+          p95: valueOf(side.targets.p95),
+          scoreP05: valueOf(side.targets.scoreP05),
+          scoreP50: valueOf(side.targets.scoreP50),
+        }),
+      );
+      return judgeVersions(query, candidate!, baseline!, sides[0]!.latency.counts, sides[1]!.latency.counts, sides[0]!.scores.counts, sides[1]!.scores.counts);
+    },
+  };
 }
 
 /** `scoreBins`: the scores' PROBABILITY_BINS counts (bin i is [i/1000, (i+1)/1000)), which the rank test needs too. */
-function summarize(version: string, sample: Sample, scoreBins: ReturnType<typeof binCounts>): VersionSummary {
-  const scored = sample.scores.reduce((total, run) => total + run.length, 0);
+function summarize(version: string, sample: Sample, scoreBins: Float64Array, scored: number, percentiles: { p50: number | null; p95: number | null; scoreP05: number | null; scoreP50: number | null }): VersionSummary {
   const histogram = new Array<number>(10).fill(0);
   for (let bin = 0; bin < scoreBins.length; bin += 1) histogram[Math.min(9, Math.floor(bin / 100))]! += scoreBins[bin]!;
-  const scoreSum = scoreBins.sum;
   const attempts = sample.inferences + sample.errors;
   return {
     version,
@@ -194,13 +338,13 @@ function summarize(version: string, sample: Sample, scoreBins: ReturnType<typeof
     fallbacks: sample.fallbacks,
     errorRate: attempts === 0 ? 0 : sample.errors / attempts,
     fallbackRate: sample.inferences === 0 ? 0 : sample.fallbacks / sample.inferences,
-    p50: percentileOf(sample.durations, 50),
-    p95: percentileOf(sample.durations, 95),
+    p50: percentiles.p50,
+    p95: percentiles.p95,
     confidence: {
       count: scored,
-      mean: scored === 0 ? null : scoreSum / scored,
-      p05: percentileOf(sample.scores, 5),
-      p50: percentileOf(sample.scores, 50),
+      mean: scored === 0 ? null : sample.scoreSum / scored,
+      p05: percentiles.scoreP05,
+      p50: percentiles.scoreP50,
       histogram: histogram.map((value) => (scored === 0 ? 0 : value / scored)),
     },
     feedback: { count: sample.feedback, correct: sample.correct, accuracy: sample.feedback === 0 ? null : sample.correct / sample.feedback },
@@ -228,19 +372,15 @@ function rateCheck(candidateHits: number, candidateTotal: number, baselineHits: 
   return { candidate, baseline, difference, threshold, significance, significant, outcome: judge(difference, threshold, significant, enough, higherIsBetter) };
 }
 
-/** Compares two versions' samples; see DEFAULT_THRESHOLDS and the README for the tests. */
-export function compareSamples(query: CompareQuery, candidateSample: Sample, baselineSample: Sample): CompareResult {
+/** Compares two versions' summaries and bin counts; see DEFAULT_THRESHOLDS and the README for the tests. */
+function judgeVersions(query: CompareQuery, candidate: VersionSummary, baseline: VersionSummary, candidateLatency: Float64Array, baselineLatency: Float64Array, candidateScores: Float64Array, baselineScores: Float64Array): CompareResult {
   const t = query.thresholds;
-  const candidateScores = binCounts(candidateSample.scores, PROBABILITY_BINS);
-  const baselineScores = binCounts(baselineSample.scores, PROBABILITY_BINS);
-  const candidate = summarize(query.candidate, candidateSample, candidateScores);
-  const baseline = summarize(query.baseline, baselineSample, baselineScores);
   const enough = candidate.inferences + candidate.errors >= t.minEvents && baseline.inferences + baseline.errors >= t.minEvents;
 
   const errorRate = rateCheck(candidate.errors, candidate.inferences + candidate.errors, baseline.errors, baseline.inferences + baseline.errors, t.maxErrorRateIncrease, t.alpha, enough);
   const fallbackRate = rateCheck(candidate.fallbacks, candidate.inferences, baseline.fallbacks, baseline.inferences, t.maxFallbackRateIncrease, t.alpha, enough);
 
-  const latencyTest = mannWhitneyU(binCounts(candidateSample.durations, LATENCY_BINS), binCounts(baselineSample.durations, LATENCY_BINS));
+  const latencyTest = mannWhitneyU(candidateLatency, baselineLatency);
   const p95Pct = candidate.p95 === null || baseline.p95 === null || baseline.p95 === 0 ? null : ((candidate.p95 - baseline.p95) / baseline.p95) * 100;
   const latencySignificant = latencyTest.pValue !== null && latencyTest.pValue < t.alpha && Math.sign(latencyTest.z ?? 0) === Math.sign(p95Pct ?? 0);
   const p95LatencyPct: Check<RankTest> = {

@@ -111,6 +111,18 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_log_by_ts ON audit_log (ts)',
     ],
   },
+  {
+    version: 6,
+    name: 'compare bins',
+    sql: [
+      // Per segment, the rank-test bin counts of its durations and scores and the scores' sum
+      // (rollup-bins.ts), so GET /v1/compare adds counts instead of reading and binning every value.
+      // Rows rolled up before (or by an older collector) have NULL here and are binned from their runs.
+      'ALTER TABLE rollup_minutes ADD COLUMN duration_bins BYTEA',
+      'ALTER TABLE rollup_minutes ADD COLUMN score_bins BYTEA',
+      'ALTER TABLE rollup_minutes ADD COLUMN score_sum DOUBLE PRECISION',
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';

@@ -25,7 +25,8 @@ import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.j
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
 import { auditFromRows, auditSql, insertAuditSql } from './audit.js';
-import { compareSamples, comparePlans, sampleOf } from './compare.js';
+import { comparePlans, prepareCompare, sampleOf, type CompareRollupRow } from './compare.js';
+import { postgresSlicesSql, slicesInOrder } from './compare-slices.js';
 import { logsFromRows, logsSql } from './logs.js';
 
 export interface PostgresStorageOptions {
@@ -57,6 +58,9 @@ const ROLLUP_TYPES: Record<(typeof ROLLUP_COLUMNS)[number], string> = {
   event_count: 'bigint',
   durations: 'bytea',
   scores: 'bytea',
+  duration_bins: 'bytea',
+  score_bins: 'bytea',
+  score_sum: 'float8',
 };
 
 const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
@@ -253,12 +257,16 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           const plans = comparePlans(query, Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark), placeholder);
           const samples = [];
           for (const plan of plans) {
-            const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
+            const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as CompareRollupRow[]);
             const raw: RawRow[] = [];
             for (const statement of plan.raw) raw.push(...(await rawRows(client, statement)));
             samples.push(sampleOf(rollupRows, raw));
           }
-          return compareSamples(query, samples[0]!, samples[1]!);
+          // Then the values of the percentiles' bins, in the same snapshot.
+          const prepared = prepareCompare(query, samples[0]!, samples[1]!);
+          if (prepared.slices.length === 0) return prepared.finish([]);
+          const slices = postgresSlicesSql(prepared.slices);
+          return prepared.finish(slicesInOrder(prepared.slices.length, (await client.query(slices.text, [...slices.values])).rows as Record<string, unknown>[]));
         });
       } catch (cause) {
         throw storageError('compare versions', cause);

@@ -1,3 +1,5 @@
+import { binsOfRun, encodeBins } from './rollup-bins.js';
+import { LATENCY_BINS, PROBABILITY_BINS } from './significance.js';
 import { decodeDurations, encodeDurations, mergeSorted, sortDurations } from './sorted-durations.js';
 import { RAW_COLUMNS, type Placeholder, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import { GROUP_COLUMNS } from './storage.js';
@@ -30,7 +32,7 @@ export interface RollupProgress {
 
 export const ROLLUP_STATE_SQL = 'SELECT seq_watermark FROM rollup_state WHERE id = 1';
 
-export const ROLLUP_COLUMNS = ['minute', 'type', 'group_key', 'segment', ...GROUP_COLUMNS, 'event_count', 'durations', 'scores'] as const;
+export const ROLLUP_COLUMNS = ['minute', 'type', 'group_key', 'segment', ...GROUP_COLUMNS, 'event_count', 'durations', 'scores', 'duration_bins', 'score_bins', 'score_sum'] as const;
 
 export interface Segment {
   readonly minute: number;
@@ -46,6 +48,21 @@ export interface Segment {
   readonly durations: Buffer | null;
   /** Top-1 probabilities of inferences (1/0 of feedback), sorted; null when none had one. */
   readonly scores: Buffer | null;
+  /** Rank-test bin counts of durations / scores (rollup-bins.ts) and the scores' sum: what GET /v1/compare reads. */
+  readonly duration_bins: Buffer | null;
+  readonly score_bins: Buffer | null;
+  readonly score_sum: number | null;
+}
+
+/** The compare columns of a segment, from its sorted runs. */
+function compareColumns(durations: Float64Array | null, scores: Float64Array | null) {
+  let sum = 0;
+  if (scores !== null) for (let index = 0; index < scores.length; index += 1) sum += scores[index]!;
+  return {
+    duration_bins: durations === null ? null : encodeBins(binsOfRun(durations, LATENCY_BINS)),
+    score_bins: scores === null ? null : encodeBins(binsOfRun(scores, PROBABILITY_BINS)),
+    score_sum: scores === null ? null : sum,
+  };
 }
 
 /** The first ingest_seq not yet folded, and the one maxEvents rows later (the step's end unless it would be empty). */
@@ -88,16 +105,21 @@ export function segmentsOf(rows: readonly RawRow[], segment: number): Segment[] 
     if (row[7] !== null && row[7] !== undefined) part.durations.push(Number(row[7]));
     if (row[8] !== null && row[8] !== undefined) part.scores.push(Number(row[8]));
   }
-  return [...parts.values()].map(({ minute, type, group, count, durations, scores }) => ({
-    minute,
-    type,
-    group_key: groupKeyOf(group),
-    segment,
-    ...groupColumns(group),
-    event_count: count,
-    durations: durations.length === 0 ? null : encodeDurations(sortDurations(durations)),
-    scores: scores.length === 0 ? null : encodeDurations(sortDurations(scores)),
-  }));
+  return [...parts.values()].map(({ minute, type, group, count, durations, scores }) => {
+    const sortedDurations = durations.length === 0 ? null : sortDurations(durations);
+    const sortedScores = scores.length === 0 ? null : sortDurations(scores);
+    return {
+      minute,
+      type,
+      group_key: groupKeyOf(group),
+      segment,
+      ...groupColumns(group),
+      event_count: count,
+      durations: sortedDurations === null ? null : encodeDurations(sortedDurations),
+      scores: sortedScores === null ? null : encodeDurations(sortedScores),
+      ...compareColumns(sortedDurations, sortedScores),
+    };
+  });
 }
 
 function groupColumns(values: readonly unknown[]) {
@@ -118,6 +140,8 @@ export function compactSegments(rows: readonly (RollupRow & { group_key: string;
     const first = parts[0]!;
     const runs = parts.flatMap((part) => (part.durations === null ? [] : [decodeDurations(part.durations)]));
     const scoreRuns = parts.flatMap((part) => (part.scores === null || part.scores === undefined ? [] : [decodeDurations(part.scores)]));
+    const durations = runs.length === 0 ? null : mergeSorted(runs);
+    const scores = scoreRuns.length === 0 ? null : mergeSorted(scoreRuns);
     merged.push({
       minute: Number(first.minute),
       type: first.type,
@@ -125,8 +149,9 @@ export function compactSegments(rows: readonly (RollupRow & { group_key: string;
       segment: Math.min(...parts.map((part) => Number(part.segment))),
       ...groupColumns([first.app, first.model_id, first.model_version, first.model_variant, first.backend]),
       event_count: parts.reduce((total, part) => total + Number(part.event_count), 0),
-      durations: runs.length === 0 ? null : encodeDurations(mergeSorted(runs)),
-      scores: scoreRuns.length === 0 ? null : encodeDurations(mergeSorted(scoreRuns)),
+      durations: durations === null ? null : encodeDurations(durations),
+      scores: scores === null ? null : encodeDurations(scores),
+      ...compareColumns(durations, scores),
     });
   }
   return merged;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { auditFromRows, auditSql, type AuditEntry, type AuditQuery } from './audit.js';
-import { compareSamples, comparePlans, sampleOf, type CompareQuery, type CompareResult } from './compare.js';
+import { comparePlans, prepareCompare, sampleOf, type CompareQuery, type CompareResult, type CompareRollupRow } from './compare.js';
+import { slicesInOrder, sqliteSlicesSql } from './compare-slices.js';
 import { logsFromRows, logsSql, type LogQuery, type LogRecord } from './logs.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 import { ROLLUP_STATE_SQL } from './rollup.js';
@@ -32,10 +33,12 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
     const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
     return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
   });
+  // Counts and bins, then the values of the percentiles' bins: both reads in one snapshot.
   const readCompare = db.transaction((query: CompareQuery) => {
     const plans = comparePlans(query, Number(db.prepare(ROLLUP_STATE_SQL).pluck().get()), sqlitePlaceholder);
-    const [candidate, baseline] = plans.map((plan) => sampleOf(plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]), plan.raw.flatMap(allRaw)));
-    return compareSamples(query, candidate!, baseline!);
+    const [candidate, baseline] = plans.map((plan) => sampleOf(plan.rollups === null ? [] : (all(plan.rollups) as unknown as CompareRollupRow[]), plan.raw.flatMap(allRaw)));
+    const prepared = prepareCompare(query, candidate!, baseline!);
+    return prepared.finish(prepared.slices.length === 0 ? [] : slicesInOrder(prepared.slices.length, all(sqliteSlicesSql(prepared.slices))));
   });
   return {
     stats: (query) => readStats(query),

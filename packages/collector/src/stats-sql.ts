@@ -73,7 +73,7 @@ export interface StatsPlan {
   readonly raw: readonly SqlStatement[];
 }
 
-export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: { readonly types?: readonly string[]; readonly scores?: boolean } = {}): StatsPlan {
+export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: { readonly types?: readonly string[]; readonly scores?: boolean; readonly rollupColumns?: string } = {}): StatsPlan {
   const types = options.types;
   // A minute rollup fits a bucket only if buckets are whole minutes.
   const minutesFit = query.bucketMs === undefined || query.bucketMs % MINUTE_MS === 0;
@@ -91,7 +91,7 @@ export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: 
     .add('minute >= ?', firstMinute)
     .add('minute < ?', endMinute)
     .addFilters(query, types)
-    .statement(`SELECT type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''} FROM rollup_minutes`);
+    .statement(`SELECT ${options.rollupColumns ?? `type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''}`} FROM rollup_minutes`);
   return { rollups, raw };
 }
 

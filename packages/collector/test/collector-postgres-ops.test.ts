@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRow } from '../src/audit.js';
 import { DEFAULT_THRESHOLDS } from '../src/compare.js';
@@ -52,6 +54,44 @@ describe('PostgreSQL: compare, logs and audit', { timeout: 180_000 }, () => {
     });
     expect((postgres as { verdict: string }).verdict).toBe('worse');
     expect(rounded(postgres)).toEqual(rounded(sqlite));
+  });
+
+  it('compares from rows without compare bins (rolled up before migration 6, or by an older collector) as from rows with them', async () => {
+    const now = Date.now();
+    const from = now - 50 * 60_000;
+    const events = [...simulateDevices({ model: 'pg-bins', behaviour: STABLE, count: 1200, from, to: now - 1000, seed: 7 }), ...simulateDevices({ model: 'pg-bins', behaviour: WORSE_CANARY, count: 1200, from, to: now - 1000, seed: 8 })];
+    const query = { from: now - 3_600_000, to: now + 60_000, model: 'pg-bins', candidate: '1.1.0', baseline: '1.0.0', app: 'shop', thresholds: DEFAULT_THRESHOLDS };
+    // Every other minute loses its bins: a mix of both kinds of rows in one answer.
+    const dropBins = 'UPDATE rollup_minutes SET duration_bins = NULL, score_bins = NULL, score_sum = NULL WHERE model_id = $1 AND (minute / 60000) % 2 = 0';
+    const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-pg-bins-'));
+    const path = join(dir, 'events.sqlite');
+    const storages = [createSqliteStorage({ path }), await createPostgresStorage({ connectionString: server.url })];
+    try {
+      const answers: unknown[] = [];
+      for (const storage of storages) {
+        for (let index = 0; index < events.length; index += 500) await storage.insertBatch('shop', events.slice(index, index + 500), Date.now());
+        while (!(await storage.rollUp({ now: now + 10 * 60_000 })).idle);
+        const withBins = await storage.compare(query);
+        if (storage.kind === 'postgres') {
+          const client = new pg.Client({ connectionString: server.url });
+          await client.connect();
+          expect((await client.query(dropBins, ['pg-bins'])).rowCount).toBeGreaterThan(0);
+          await client.end();
+        } else {
+          const db = new Database(path);
+          expect(db.prepare(dropBins.replace('$1', '?')).run('pg-bins').changes).toBeGreaterThan(0);
+          db.close();
+        }
+        const withoutBins = await storage.compare(query);
+        expect(rounded(withoutBins)).toEqual(rounded(withBins));
+        answers.push(withBins);
+      }
+      expect((answers[1] as { verdict: string }).verdict).toBe('worse');
+      expect(rounded(answers[1])).toEqual(rounded(answers[0]));
+    } finally {
+      for (const storage of storages) await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists logs and audit entries like SQLite', async () => {
