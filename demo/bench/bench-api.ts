@@ -163,6 +163,8 @@ export interface TtfrResult {
 export interface BenchApi {
   /** Time to first result; the subject's library stays loaded on the page for the next call. */
   timeToFirstResult(request: TtfrRequest): Promise<TtfrResult>;
+  /** The last time-to-first-result model, run again `runs` times, `gapMs` apart (the page kept open). */
+  dwell(request: { readonly runs: number; readonly gapMs: number }): Promise<{ readonly runs: number; readonly ms: number }>;
   environment(): Promise<BenchEnvironment>;
   engineRun(request: EngineRunRequest): Promise<EngineRunResult>;
   rawOrt(request: RawOrtRequest & { readonly threads: number }): Promise<RawResult>;

@@ -26,7 +26,7 @@ import type {
   TelemetryOverheadResult,
   TimingOptions,
 } from './bench-api.js';
-import { timeToFirstResult } from './ttfr.js';
+import { dwell, timeToFirstResult } from './ttfr.js';
 
 const MANIFEST_URL = new URL('/models/manifest.json', location.href).href;
 
@@ -226,6 +226,7 @@ async function telemetryOverhead(request: TelemetryOverheadRequest): Promise<Tel
 const bench: BenchApi = {
   environment,
   timeToFirstResult,
+  dwell,
   telemetryOverhead,
 
   async engineRun(request) {

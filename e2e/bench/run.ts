@@ -396,7 +396,7 @@ async function main(): Promise<void> {
     if (wants('ttfr')) {
       await step('time to first result', async () => {
         const common = { baseUrl: server.url, threads: engineThreads, localModelPath: ttfrModelPath, log };
-        const samples = await runTimeToFirstResult({ ...common, models: ttfrModels, subjects: ['engine', 'raw-ort', 'transformers'], rounds: flags.quick ? 1 : 2, dwellMs: 5_000 });
+        const samples = await runTimeToFirstResult({ ...common, models: ttfrModels, subjects: ['engine', 'raw-ort', 'transformers'], rounds: flags.quick ? 1 : 2, dwellMs: flags.quick ? 5_000 : 8_000, dwellGapMs: 250 });
         ttfr = { samples, webgpu: await runForcedWebGpu({ ...common, model: ttfrModels[0] }).catch((error: Error) => (errors.push({ step: 'ttfr webgpu forced', message: error.message }), undefined)) };
       });
     }

@@ -3,7 +3,7 @@
 // on-disk profile, never in an incognito-like context). Per profile: a first visit to one model, then
 // a second model in the same running page; then the browser is closed and started again on the same
 // profile for a repeat visit (new browser process, new page, files in its HTTP cache and IndexedDB).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
@@ -29,6 +29,8 @@ export interface TtfrSample {
   /** Summed from the network log, by kind. */
   readonly bytes: { readonly total: number; readonly ortWasm: number; readonly model: number; readonly other: number };
   readonly ortWasmFiles: readonly string[];
+  /** Bytes in the profile's Code Cache/wasm when this visit started (the compiled wasm Chromium kept), repeat visits only. */
+  readonly wasmCodeCacheBytes?: number;
 }
 
 export interface TtfrModel {
@@ -48,8 +50,13 @@ export interface TtfrOptions {
   readonly rounds: number;
   readonly threads: number;
   readonly localModelPath: string;
-  /** How long the first page stays open after its answers (a user reading them): Chromium writes its code cache meanwhile. */
+  /**
+   * How long the first page stays open after its answers (a user trying a few more inputs): the second
+   * model runs again every `dwellGapMs` meanwhile. V8 writes its compiled-wasm cache only once dynamic
+   * tiering has optimised enough code, after a delay, so a page closed at once may never get one.
+   */
   readonly dwellMs: number;
+  readonly dwellGapMs?: number;
   readonly log: (message: string) => void;
 }
 
@@ -89,6 +96,23 @@ function networkLog(context: BrowserContext) {
   };
 }
 
+/** Every file's bytes under `dir` (0 when it does not exist). */
+function folderBytes(dir: string): number {
+  let total = 0;
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
+    }
+  } catch {
+    // not created (yet)
+  }
+  return total;
+}
+
+/** Chromium's compiled-wasm cache in a profile (an empty cache is its index file only, under 100 bytes). */
+export const wasmCodeCacheBytes = (profile: string) => folderBytes(join(profile, 'Default', 'Code Cache', 'wasm'));
+
 async function launch(profile: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 }
@@ -116,15 +140,15 @@ export async function runTimeToFirstResult(options: TtfrOptions): Promise<TtfrSa
     ...(subject === 'engine' ? { backend: 'ort-wasm' } : {}),
     ...extra,
   });
-  async function measure(page: Page, log: ReturnType<typeof networkLog>, subject: TtfrSubject, model: TtfrModel, phase: TtfrPhase, extra: Partial<TtfrRequest> = {}) {
+  async function measure(page: Page, log: ReturnType<typeof networkLog>, subject: TtfrSubject, model: TtfrModel, phase: TtfrPhase, extra: Partial<TtfrRequest> = {}, codeCache?: number) {
     log.mark();
     const result = await page.evaluate((body) => window.bench.timeToFirstResult(body), request(subject, model, extra));
     // Requests a worker started just before the answer may finish a moment later.
     await page.waitForTimeout(200);
     const downloads = await log.take();
-    const sample: TtfrSample = { subject, model: model.modelId, phase, result, downloads, bytes: tally(downloads), ortWasmFiles: downloads.filter((entry) => isOrtWasm(entry.url) && entry.bodyBytes > 0).map((entry) => entry.url.split('/').pop()!) };
+    const sample: TtfrSample = { subject, model: model.modelId, phase, result, downloads, bytes: tally(downloads), ortWasmFiles: downloads.filter((entry) => isOrtWasm(entry.url) && entry.bodyBytes > 0).map((entry) => entry.url.split('/').pop()!), ...(codeCache === undefined ? {} : { wasmCodeCacheBytes: codeCache }) };
     samples.push(sample);
-    options.log(`ttfr ${subject} ${model.modelId} ${phase}: ${result.firstResultMs.toFixed(0)} ms, ${(sample.bytes.total / 1e6).toFixed(1)} MB (ort wasm ${(sample.bytes.ortWasm / 1e6).toFixed(1)} MB)`);
+    options.log(`ttfr ${subject} ${model.modelId} ${phase}: ${result.firstResultMs.toFixed(0)} ms, ${(sample.bytes.total / 1e6).toFixed(1)} MB (ort wasm ${(sample.bytes.ortWasm / 1e6).toFixed(1)} MB)${codeCache === undefined ? '' : `, wasm code cache ${codeCache} B`}`);
     return sample;
   }
 
@@ -138,12 +162,14 @@ export async function runTimeToFirstResult(options: TtfrOptions): Promise<TtfrSa
           let page = await openPage(context, options.baseUrl);
           await measure(page, log, subject, first, 'first-visit');
           await measure(page, log, subject, second, 'second-model');
-          await page.waitForTimeout(options.dwellMs);
+          const gapMs = options.dwellGapMs ?? 250;
+          await page.evaluate((request) => window.bench.dwell(request), { runs: Math.ceil(options.dwellMs / gapMs), gapMs });
           await context.close();
+          const codeCache = wasmCodeCacheBytes(profile);
           context = await launch(profile);
           log = networkLog(context);
           page = await openPage(context, options.baseUrl);
-          await measure(page, log, subject, first, 'repeat-visit');
+          await measure(page, log, subject, first, 'repeat-visit', {}, codeCache);
           await context.close();
         } finally {
           rmSync(profile, { recursive: true, force: true });
