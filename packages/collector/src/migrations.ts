@@ -112,6 +112,27 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 5,
+    name: 'readiness probes and shared cardinality',
+    sql: [
+      // PostgreSQL's /readyz writes one row per collector process: a SELECT succeeds on a server that
+      // is read-only or in recovery, a write does not. (SQLite probes with its own user_version.)
+      'CREATE TABLE readiness_probes (collector_id TEXT PRIMARY KEY, probed_at BIGINT NOT NULL)',
+      // The distinct models (scope ''), versions (scope = model id) and devices (scope '') each app was
+      // admitted with, and when a collector last saw them: the cardinality limit is checked against
+      // these so it holds across every collector on one PostgreSQL. Unused on SQLite (one process).
+      `CREATE TABLE cardinality_values (
+        app TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        value TEXT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (app, kind, scope, value)
+      )`,
+      'CREATE INDEX cardinality_values_by_last_seen ON cardinality_values (app, last_seen)',
+    ],
+  },
+  {
     version: 6,
     name: 'compare bins',
     sql: [

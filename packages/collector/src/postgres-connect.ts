@@ -9,7 +9,8 @@ export function isTransientConnectError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && TRANSIENT.has(code)) return true;
   // pg reports a server that closed the socket during start-up without a code.
-  return error instanceof Error && /Connection terminated unexpectedly/.test(error.message);
+  // pg's own connect timeout (connectionTimeoutMillis) has no code either.
+  return error instanceof Error && /Connection terminated unexpectedly|timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(error.message);
 }
 
 export interface ConnectRetryOptions {

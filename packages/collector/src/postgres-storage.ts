@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EdgeInferError, type ErrorCode } from '@edgeinfer/core';
 import { connectWithRetry } from './postgres-connect.js';
@@ -37,6 +38,8 @@ export interface PostgresStorageOptions {
   readonly queryTimeoutMs?: number;
   /** Keep retrying the first connection (server starting, network not up yet) for this long, with back-off. Default 0: fail at once. */
   readonly connectRetryMs?: number;
+  /** How long one connection attempt may take before it fails (ingest and /readyz answer 503). Default 10 s. */
+  readonly connectTimeoutMs?: number;
   /** Told about each failed attempt that will be retried. */
   readonly onConnectRetry?: (attempt: number, delayMs: number, cause: Error) => void;
 }
@@ -84,6 +87,11 @@ const COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], string> = {
 
 const placeholder = (index: number) => `$${index}`;
 
+const DAY_MS = 86_400_000;
+const PROBE_SQL = `WITH gone AS (DELETE FROM readiness_probes WHERE probed_at < $3 AND collector_id <> $1)
+  INSERT INTO readiness_probes (collector_id, probed_at) VALUES ($1, $2)
+  ON CONFLICT (collector_id) DO UPDATE SET probed_at = excluded.probed_at`;
+
 /** SQLSTATEs an operator acts on differently (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 const CODE_BY_SQLSTATE: Record<string, ErrorCode> = {
   '57014': 'collector/query-timeout',
@@ -104,7 +112,10 @@ function storageError(action: string, cause: unknown): EdgeInferError {
  * on their own), dedupe is the primary key, and migrations run under an advisory lock.
  */
 export async function createPostgresStorage(options: PostgresStorageOptions): Promise<CollectorStorage> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
+  // Without a connect timeout a server that accepts no connections (hung, network black hole) would
+  // hold /readyz and ingest forever instead of answering 503.
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
+  const collectorId = randomUUID();
   // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
 
@@ -331,13 +342,18 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       });
     },
     async ping() {
+      // A real write, committed: SELECT 1 succeeds on a server that is read-only
+      // (default_transaction_read_only, a hot standby after a failover) and would keep this process
+      // in the balancer while every batch fails. Probes of collectors gone for a day are removed.
       try {
-        await pool.query('SELECT 1');
+        const now = Date.now();
+        await pool.query({ name: 'edgeinfer-readiness-probe', text: PROBE_SQL, values: [collectorId, now, now - DAY_MS] });
       } catch (cause) {
-        throw storageError('answer a ping', cause);
+        throw storageError('write a readiness probe', cause);
       }
     },
     async close() {
+      await pool.query('DELETE FROM readiness_probes WHERE collector_id = $1', [collectorId]).catch(() => undefined);
       await pool.end();
     },
   };

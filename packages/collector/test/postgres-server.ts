@@ -7,6 +7,9 @@ import { join } from 'node:path';
 export interface PostgresServer {
   readonly url: string;
   stop(): void;
+  /** Stops the server but keeps its data (a database outage); `resume` starts it again on the same port. */
+  halt(): void;
+  resume(): void;
 }
 
 /** Debian's layout: /usr/lib/postgresql/<major>/bin. Missing binaries are a set-up error, never a skip. */
@@ -48,10 +51,11 @@ export async function startPostgres(settings: Readonly<Record<string, string>> =
     const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]] : [join(bin, command), args];
     return execFileSync(file as string, argv as string[], { stdio: 'pipe', cwd: dir }).toString();
   };
+  const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join('');
+  const startServer = () => run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on${extra}`, 'start']);
   try {
     run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-    const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join('');
-    run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on${extra}`, 'start']);
+    startServer();
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
     rmSync(dir, { recursive: true, force: true });
@@ -59,6 +63,12 @@ export async function startPostgres(settings: Readonly<Record<string, string>> =
   }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    halt() {
+      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    },
+    resume() {
+      startServer();
+    },
     stop() {
       try {
         run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
