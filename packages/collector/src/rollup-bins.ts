@@ -9,12 +9,13 @@ import { binOf, type Binning } from './significance.js';
  * PROBABILITY_BINS needs a migration that sets the bin columns to NULL (rows without bins are
  * binned from their runs at query time).
  *
- * Bytes: two uint32 (first bin, bytes per count: 2 or 4), then one count per bin from the first to
- * the last bin the run touches (dense: a minute's run covers a few hundred adjacent bins).
+ * Bytes: two uint32 (first bin, bytes per count: 1, 2 or 4), then one count per bin from the first
+ * to the last bin the run touches (dense: a minute's run covers a few hundred adjacent bins, with a
+ * few values each, so mostly one byte a bin: far fewer bytes than the run's 8 per value).
  */
 export interface BinRun {
   readonly first: number;
-  readonly counts: Uint16Array | Uint32Array;
+  readonly counts: Uint8Array | Uint16Array | Uint32Array;
 }
 
 /** Bin counts of one sorted run, by the same edge walk as binCounts(). */
@@ -39,10 +40,10 @@ export function binsOfRun(run: Float64Array, binning: Binning): BinRun {
 export function encodeBins(bins: BinRun): Buffer {
   let max = 0;
   for (let index = 0; index < bins.counts.length; index += 1) max = Math.max(max, bins.counts[index]!);
-  const width = max <= 0xffff ? 2 : 4;
+  const width = max <= 0xff ? 1 : max <= 0xffff ? 2 : 4;
   // Typed arrays are little-endian here, as the stored duration runs already assume.
   const header = Uint32Array.of(bins.first, width);
-  const counts = width === 2 ? Uint16Array.from(bins.counts) : Uint32Array.from(bins.counts);
+  const counts = width === 1 ? Uint8Array.from(bins.counts) : width === 2 ? Uint16Array.from(bins.counts) : Uint32Array.from(bins.counts);
   return Buffer.concat([new Uint8Array(header.buffer), new Uint8Array(counts.buffer)]);
 }
 
@@ -50,9 +51,10 @@ export function encodeBins(bins: BinRun): Buffer {
 export function decodeBins(bytes: Uint8Array): BinRun {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = bytes.byteLength >= 8 ? view.getUint32(4, true) : 0;
-  if ((width !== 2 && width !== 4) || (bytes.byteLength - 8) % width !== 0) throw new Error(`Rollup bins of ${bytes.byteLength} bytes are not valid.`);
+  if ((width !== 1 && width !== 2 && width !== 4) || (bytes.byteLength - 8) % width !== 0) throw new Error(`Rollup bins of ${bytes.byteLength} bytes are not valid.`);
   const first = view.getUint32(0, true);
   const length = (bytes.byteLength - 8) / width;
+  if (width === 1) return { first, counts: new Uint8Array(bytes.buffer, bytes.byteOffset + 8, length) };
   const aligned = (bytes.byteOffset + 8) % width === 0;
   const source = aligned ? bytes : Uint8Array.from(bytes);
   const offset = aligned ? bytes.byteOffset + 8 : 8;
