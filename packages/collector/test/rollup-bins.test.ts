@@ -12,7 +12,7 @@ function seeded(seed: number) {
 const dense = (run: Float64Array, binning: typeof LATENCY_BINS) => {
   const counts = new Float64Array(binning.bins);
   const bins = decodeBins(encodeBins(binsOfRun(run, binning)));
-  bins.counts.forEach((count, index) => (counts[bins.first + index] += count));
+  bins.counts.forEach((count, index) => (counts[bins.first + index]! += count));
   return counts;
 };
 
