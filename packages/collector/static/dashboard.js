@@ -9,6 +9,11 @@ const PAGE_SIZE = 20;
 const MAX_DEVICE_ROWS = 200;
 const charts = {};
 let offset = 0;
+// The newest refresh wins. With tens of thousands of groups a stats query can outlast the 10 s
+// refresh period: the timer then skips a beat instead of stacking queries on the collector, and an
+// older answer arriving after a click (Next, Refresh) never overwrites the page the user asked for.
+let latest = 0;
+let inFlight = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,8 +26,8 @@ function bucketFor(rangeMs) {
   return Math.max(60_000, Math.round(rangeMs / 60 / 60_000) * 60_000);
 }
 
-async function getJson(path, token) {
-  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
+async function getJson(path, token, signal) {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, signal });
   const body = await response.json();
   if (!response.ok) throw new Error(`${body.code ?? response.status}: ${body.message ?? 'request failed'}`);
   return body;
@@ -85,6 +90,19 @@ const fixed = (value, digits = 1) => (value === null || value === undefined ? '-
 const percent = (value) => `${(value * 100).toFixed(2)} %`;
 
 async function refresh() {
+  const ticket = ++latest;
+  inFlight?.abort();
+  const controller = new AbortController();
+  inFlight = controller;
+  try {
+    await draw(ticket, controller.signal);
+  } finally {
+    if (inFlight === controller) inFlight = null;
+  }
+}
+
+async function draw(ticket, signal) {
+  const shownOffset = offset;
   const token = $('token').value;
   if (!token) {
     $('status').textContent = 'Enter the admin token printed by edgeinfer-collector at start.';
@@ -93,13 +111,14 @@ async function refresh() {
   sessionStorage.setItem('edgeinfer-admin-token', token);
   const rangeMs = Number($('range').value);
   const to = Date.now();
-  const params = new URLSearchParams({ from: String(to - rangeMs), to: String(to), bucket: `${bucketFor(rangeMs)}ms`, limit: String(PAGE_SIZE), offset: String(offset) });
+  const params = new URLSearchParams({ from: String(to - rangeMs), to: String(to), bucket: `${bucketFor(rangeMs)}ms`, limit: String(PAGE_SIZE), offset: String(shownOffset) });
   const app = $('app').value.trim();
   if (app) params.set('app', app);
   const search = $('search').value.trim();
   if (search) params.set('search', search);
   try {
-    const [stats, devices] = await Promise.all([getJson(`/v1/stats?${params}`, token), getJson(`/v1/devices${app ? `?app=${encodeURIComponent(app)}` : ''}`, token)]);
+    const [stats, devices] = await Promise.all([getJson(`/v1/stats?${params}`, token, signal), getJson(`/v1/devices${app ? `?app=${encodeURIComponent(app)}` : ''}`, token, signal)]);
+    if (ticket !== latest) return;
     lineChart('p50-chart', seriesFromBuckets(stats.buckets, (bucket) => bucket.p50), 'ms');
     lineChart('p95-chart', seriesFromBuckets(stats.buckets, (bucket) => bucket.p95), 'ms');
     lineChart(
@@ -115,9 +134,9 @@ async function refresh() {
       stats.groups.map((group) => [group.app, group.model ?? '-', group.version ?? '-', group.variant ?? '-', group.backend ?? '-', group.count, fixed(group.qps, 3), percent(group.errorRate), percent(group.fallbackRate), fixed(group.p50), fixed(group.p95), fixed(group.p99)]),
     );
     const total = stats.totalGroups ?? stats.groups.length;
-    $('page-info').textContent = total === 0 ? 'no groups' : `groups ${offset + 1}-${offset + stats.groups.length} of ${total}, busiest first`;
-    $('prev').disabled = offset === 0;
-    $('next').disabled = offset + PAGE_SIZE >= total;
+    $('page-info').textContent = total === 0 ? 'no groups' : `groups ${shownOffset + 1}-${shownOffset + stats.groups.length} of ${total}, busiest first`;
+    $('prev').disabled = shownOffset === 0;
+    $('next').disabled = shownOffset + PAGE_SIZE >= total;
     fillTable(
       'devices',
       devices.devices.slice(0, MAX_DEVICE_ROWS).map((device) => [
@@ -136,6 +155,7 @@ async function refresh() {
     const shownDevices = devices.devices.length > MAX_DEVICE_ROWS ? ` (first ${MAX_DEVICE_ROWS} shown)` : '';
     $('status').textContent = `Updated ${new Date().toLocaleTimeString()}: ${stats.groups.reduce((sum, group) => sum + group.count, 0)} events in this page of ${total} groups, ${devices.devices.length} devices${shownDevices}.`;
   } catch (error) {
+    if (ticket !== latest) return;
     $('status').textContent = `Could not load stats: ${error.message}`;
   }
 }
@@ -156,5 +176,7 @@ window.addEventListener('DOMContentLoaded', () => {
     void refresh();
   });
   void refresh();
-  window.setInterval(() => void refresh(), REFRESH_MS);
+  window.setInterval(() => {
+    if (inFlight === null) void refresh();
+  }, REFRESH_MS);
 });
