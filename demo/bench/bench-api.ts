@@ -168,6 +168,8 @@ export interface BenchApi {
   environment(): Promise<BenchEnvironment>;
   engineRun(request: EngineRunRequest): Promise<EngineRunResult>;
   rawOrt(request: RawOrtRequest & { readonly threads: number }): Promise<RawResult>;
+  /** onnxruntime-web's wasm-only build in a bare worker (bare-ort-worker.ts): the page<->worker hop with no engine. */
+  rawOrtWorker(request: Omit<RawOrtRequest, 'executionProvider' | 'foldInt8Weights'> & { readonly threads: number }): Promise<RawResult & { readonly workerRunMs: number[] }>;
   rawTfjs(request: RawTfjsRequest): Promise<RawResult>;
   oursClassify(request: ClassifyRequest & { readonly modelId: string; readonly backend: string; readonly variant: string }): Promise<ClassifyResult>;
   transformersClassify(request: ClassifyRequest & { readonly localModelPath: string; readonly modelName: string }): Promise<ClassifyResult>;

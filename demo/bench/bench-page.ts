@@ -275,6 +275,37 @@ const bench: BenchApi = {
     }
   },
 
+  async rawOrtWorker(request) {
+    const bytes = new Uint8Array(await (await fetch(request.modelUrl)).arrayBuffer());
+    const worker = new Worker(new URL('./bare-ort-worker.ts', import.meta.url), { type: 'module', name: 'bare-ort' });
+    try {
+      const compileStarted = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<{ ready?: boolean; error?: string }>) => (event.data.ready ? resolve() : reject(new Error(event.data.error)));
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage({ init: bytes, threads: request.threads }, [bytes.buffer]);
+      });
+      const compileMs = performance.now() - compileStarted;
+      const dims = request.inputShape.map((dim, index) => (index === 0 ? (request.batch ?? 1) : dim));
+      const data = seededInput(product(dims));
+      let nextId = 0;
+      const workerRunMs: number[] = [];
+      const samplesMs = await timeRuns(request, () =>
+        new Promise<void>((resolve) => {
+          worker.onmessage = (event: MessageEvent<{ runMs: number }>) => {
+            workerRunMs.push(event.data.runMs);
+            resolve();
+          };
+          // Copied, as the engine's default run() copies its input (structured clone).
+          worker.postMessage({ id: nextId++, inputName: request.inputName, data, dims });
+        }),
+      );
+      return { samplesMs, compileMs, threads: request.threads, workerRunMs: workerRunMs.slice(-samplesMs.length) };
+    } finally {
+      worker.terminate();
+    }
+  },
+
   async rawOrt(request) {
     const ort = await loadOrt(request.threads, request.executionProvider);
     const bytes = new Uint8Array(await (await fetch(request.modelUrl)).arrayBuffer());

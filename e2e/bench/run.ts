@@ -213,6 +213,20 @@ async function main(): Promise<void> {
           );
           if (result) collect(kind, { ...result }, raw.executionProvider === 'wasm' ? (result.threads ?? rawThreads) : null);
         }
+        // The same library in a bare worker: what the page<->worker hop costs with no engine around it.
+        if (raw.executionProvider === 'wasm' && config.batch === 1 && !isInt8) {
+          const bare = await step(`raw-ort-worker ${label} round ${round + 1}`, () =>
+            page.evaluate((request) => window.bench.rawOrtWorker(request), {
+              modelUrl: modelUrl(config.modelId, versionName, config.variant),
+              inputName: input.name,
+              inputShape: input.shape.map((dim) => (typeof dim === 'number' ? dim : 1)),
+              batch: config.batch,
+              threads: rawThreads,
+              ...perRound,
+            }),
+          );
+          if (bare) collect('raw-ort-worker', { ...bare }, bare.threads ?? rawThreads);
+        }
       } else {
         const preprocessing = versionEntry.preprocessing!;
         const result = await step(`raw-tfjs ${label} round ${round + 1}`, () =>
