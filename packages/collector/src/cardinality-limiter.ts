@@ -19,7 +19,27 @@ export interface CardinalityLimits {
 
 export const DEFAULT_CARDINALITY_LIMITS: CardinalityLimits = { maxModels: 100, maxVersionsPerModel: 20, maxDevices: 10_000, windowMs: 86_400_000 };
 
-type Kind = 'models' | 'versions' | 'devices';
+export type CardinalityKind = 'models' | 'versions' | 'devices';
+type Kind = CardinalityKind;
+
+/** One distinct value a limit counts: a model id (scope ''), a version+variant of model `scope`, a device (scope ''). */
+export interface CardinalityValue {
+  readonly kind: CardinalityKind;
+  readonly scope: string;
+  readonly value: string;
+}
+
+/** Why a database shared by many collectors refused values: the limit, and when its oldest value was last seen. */
+export interface CardinalityRefusal {
+  readonly kind: CardinalityKind;
+  readonly scope: string;
+  readonly oldestSeen: number;
+  /** The refused values the database did not hold yet. */
+  readonly values: readonly string[];
+}
+
+/** Longest a value is trusted as admitted by the shared database before it is confirmed (and its last-seen refreshed) again. */
+export const sharedRefreshMs = (limits: CardinalityLimits) => Math.max(1, Math.min(60_000, Math.floor(limits.windowMs / 10)));
 
 /** Last-seen times in insertion order, refreshed by re-insertion: the oldest is always first. */
 class SlidingSet {
@@ -58,8 +78,31 @@ interface AppState {
 const deviceOf = (event: TelemetryEvent) => (event.type === 'heartbeat' ? (event.deviceId ?? event.sessionId) : null);
 const versionOf = (event: TelemetryEvent) => (event.model === undefined ? null : `${event.model.version}\u0000${event.model.variant}`);
 
+// PostgreSQL text cannot hold NUL: the shared store names a version+variant as JSON.
+const storedVersionOf = (event: TelemetryEvent) => (event.model === undefined ? null : JSON.stringify([event.model.version, event.model.variant]));
+
+/** The distinct values a batch counts against the limits. */
+export function cardinalityValues(events: readonly TelemetryEvent[]): CardinalityValue[] {
+  const values = new Map<string, CardinalityValue>();
+  const add = (value: CardinalityValue) => values.set(`${value.kind}\u0000${value.scope}\u0000${value.value}`, value);
+  for (const event of events) {
+    if (event.model !== undefined) {
+      add({ kind: 'models', scope: '', value: event.model.id });
+      add({ kind: 'versions', scope: event.model.id, value: storedVersionOf(event)! });
+    }
+    const device = deviceOf(event);
+    if (device !== null) add({ kind: 'devices', scope: '', value: device });
+  }
+  return [...values.values()];
+}
+
+const valueKey = (value: CardinalityValue) => `${value.kind}\u0000${value.scope}\u0000${value.value}`;
+
 export function createCardinalityLimiter(limits: CardinalityLimits, onModelExpired: (app: string, model: string) => void = () => undefined) {
   const apps = new Map<string, AppState>();
+  // Values the shared database admitted (or refreshed) within sharedRefreshMs: not asked about again.
+  const confirmed = new Map<string, SlidingSet>();
+  const refreshMs = sharedRefreshMs(limits);
   const stateOf = (app: string) => {
     let state = apps.get(app);
     if (state === undefined) {
@@ -142,6 +185,34 @@ export function createCardinalityLimiter(limits: CardinalityLimits, onModelExpir
         const device = deviceOf(event);
         if (device !== null) state.devices.touch(device, now);
       }
+    },
+    /** The batch's values the shared database has not confirmed within the refresh period (ask it before storing). */
+    unconfirmed(app: string, events: readonly TelemetryEvent[], now: number): CardinalityValue[] {
+      const set = confirmed.get(app);
+      set?.expire(now - refreshMs);
+      return cardinalityValues(events).filter((value) => !set?.has(valueKey(value)));
+    },
+    /** Records values the shared database admitted now. */
+    confirm(app: string, values: readonly CardinalityValue[], now: number): void {
+      let set = confirmed.get(app);
+      if (set === undefined) {
+        set = new SlidingSet();
+        confirmed.set(app, set);
+      }
+      for (const value of values) set.touch(valueKey(value), now);
+    },
+    /** The typed 429 for a refusal by the shared database, naming the batch's events that carried the refused values. */
+    sharedRefusal(app: string, events: readonly TelemetryEvent[], refusal: CardinalityRefusal, now: number): EdgeInferError {
+      const refused = new Set(refusal.values);
+      const indexes: number[] = [];
+      events.forEach((event, index) => {
+        const value = refusal.kind === 'models' ? event.model?.id : refusal.kind === 'devices' ? deviceOf(event) : event.model?.id === refusal.scope ? storedVersionOf(event) : null;
+        if (value !== null && value !== undefined && refused.has(value)) indexes.push(index);
+      });
+      const max = refusal.kind === 'models' ? limits.maxModels : refusal.kind === 'versions' ? limits.maxVersionsPerModel : limits.maxDevices;
+      const oldest = new SlidingSet();
+      oldest.touch('', refusal.oldestSeen);
+      return refuse(app, refusal.kind, max, indexes, oldest, now, refusal.kind === 'versions' ? refusal.scope : undefined);
     },
     /** Whether a model currently holds a place for this app (what /metrics labels are kept for). */
     admitted(app: string, model: string): boolean {

@@ -212,6 +212,23 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
           stopTimer({ outcome: 'limited' });
           throw overLimit;
         }
+        // Many collectors on one database: the limit is over all of them, asked only about values
+        // this process has not had confirmed within the refresh period (most batches ask nothing).
+        const unconfirmed = storage.admitCardinality === undefined ? [] : cardinality.unconfirmed(appName, events, now);
+        if (unconfirmed.length > 0) {
+          let refusal: Awaited<ReturnType<NonNullable<CollectorStorage['admitCardinality']>>>;
+          try {
+            refusal = await storage.admitCardinality!(appName, unconfirmed, limits, now);
+          } catch (error) {
+            stopTimer({ outcome: 'failed' });
+            throw error;
+          }
+          if (refusal !== null) {
+            stopTimer({ outcome: 'limited' });
+            throw cardinality.sharedRefusal(appName, events, refusal, now);
+          }
+          cardinality.confirm(appName, unconfirmed, now);
+        }
         let result: Awaited<ReturnType<CollectorStorage['insertBatch']>>;
         try {
           result = await storage.insertBatch(appName, events, now);

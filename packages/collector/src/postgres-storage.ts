@@ -24,6 +24,7 @@ import {
 } from './rollup.js';
 import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
 import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
+import type { CardinalityValue } from './cardinality-limiter.js';
 import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
 import { auditFromRows, auditSql, insertAuditSql } from './audit.js';
 import { comparePlans, prepareCompare, sampleOf, type CompareRollupRow } from './compare.js';
@@ -47,6 +48,8 @@ export interface PostgresStorageOptions {
 /** Any numbers would do; they only have to be the same in every collector process. */
 const MIGRATION_LOCK_ID = 0x6564_6765;
 const ROLLUP_LOCK_ID = 0x6564_6766;
+/** With the app's hashtext as the second key: admissions of one app are decided one at a time across processes. */
+const CARDINALITY_LOCK_ID = 0x6564_6767;
 
 const ROLLUP_TYPES: Record<(typeof ROLLUP_COLUMNS)[number], string> = {
   minute: 'bigint',
@@ -340,6 +343,56 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         await client.query('DELETE FROM rollup_dirty WHERE minute < $1 OR minute >= $2', [cutoff, futureCutoff]);
         return (await client.query('DELETE FROM events WHERE ts < $1 OR ts >= $2', [cutoff, futureCutoff])).rowCount ?? 0;
       });
+    },
+    async admitCardinality(app, values, limits, now) {
+      const kinds = values.map((value) => value.kind);
+      const scopes = values.map((value) => value.scope);
+      const names = values.map((value) => value.value);
+      const keyOf = (kind: string, scope: string, value: string) => `${kind}\u0000${scope}\u0000${value}`;
+      try {
+        return await inTransaction('BEGIN', async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CARDINALITY_LOCK_ID, app]);
+          await client.query('DELETE FROM cardinality_values WHERE app = $1 AND last_seen < $2', [app, now - limits.windowMs]);
+          const known = new Set(
+            (await client.query<{ kind: string; scope: string; value: string }>(
+              'SELECT kind, scope, value FROM cardinality_values WHERE app = $1 AND (kind, scope, value) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))',
+              [app, kinds, scopes, names],
+            )).rows.map((row) => keyOf(row.kind, row.scope, row.value)),
+          );
+          const fresh = new Map<string, { kind: CardinalityValue['kind']; scope: string; values: string[] }>();
+          for (const value of values) {
+            if (known.has(keyOf(value.kind, value.scope, value.value))) continue;
+            const group = `${value.kind}\u0000${value.scope}`;
+            if (!fresh.has(group)) fresh.set(group, { kind: value.kind, scope: value.scope, values: [] });
+            fresh.get(group)!.values.push(value.value);
+          }
+          if (fresh.size > 0) {
+            const groups = [...fresh.values()];
+            const counts = new Map(
+              (await client.query<{ kind: string; scope: string; n: number; oldest: string }>(
+                'SELECT kind, scope, COUNT(*)::int AS n, MIN(last_seen) AS oldest FROM cardinality_values WHERE app = $1 AND (kind, scope) IN (SELECT * FROM unnest($2::text[], $3::text[])) GROUP BY kind, scope',
+                [app, groups.map((group) => group.kind), groups.map((group) => group.scope)],
+              )).rows.map((row) => [`${row.kind}\u0000${row.scope}`, row]),
+            );
+            const max = { models: limits.maxModels, versions: limits.maxVersionsPerModel, devices: limits.maxDevices };
+            // The same order as the process's own check: models, then versions, then devices.
+            for (const kind of ['models', 'versions', 'devices'] as const) {
+              for (const group of groups.filter((entry) => entry.kind === kind)) {
+                const count = counts.get(`${group.kind}\u0000${group.scope}`);
+                if ((count?.n ?? 0) + group.values.length > max[kind]) return { kind, scope: group.scope, oldestSeen: count === undefined ? now : Number(count.oldest), values: group.values };
+              }
+            }
+          }
+          await client.query(
+            `INSERT INTO cardinality_values (app, kind, scope, value, last_seen) SELECT $1, kind, scope, value, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS v (kind, scope, value)
+              ON CONFLICT (app, kind, scope, value) DO UPDATE SET last_seen = GREATEST(cardinality_values.last_seen, excluded.last_seen)`,
+            [app, kinds, scopes, names, now],
+          );
+          return null;
+        });
+      } catch (cause) {
+        throw storageError('check the cardinality limits', cause);
+      }
     },
     async ping() {
       // A real write, committed: SELECT 1 succeeds on a server that is read-only

@@ -1,5 +1,6 @@
 import { eventScore, type TelemetryEvent } from '@edgeinfer/telemetry/schema';
 import type { AuditEntry, AuditQuery } from './audit.js';
+import type { CardinalityLimits, CardinalityRefusal, CardinalityValue } from './cardinality-limiter.js';
 import type { CompareQuery, CompareResult } from './compare.js';
 import type { LogQuery, LogRecord } from './logs.js';
 import type { RollupProgress } from './rollup.js';
@@ -105,6 +106,12 @@ export interface CollectorStorage {
    * Returns how many events.
    */
   deleteOlderThan(before: number, after?: number): Promise<number>;
+  /**
+   * For storage shared by many collector processes (PostgreSQL): admits `values` against the limits
+   * over every collector's values, recording them as seen at `now`, or refuses (recording nothing
+   * new). Absent (SQLite, one process), each process's own limiter is the limit.
+   */
+  admitCardinality?(app: string, values: readonly CardinalityValue[], limits: CardinalityLimits, now: number): Promise<CardinalityRefusal | null>;
   /** Resolves only when the storage can durably accept a batch now (file, disk space, a write after a fault). */
   ping(): Promise<void>;
   close(): Promise<void>;
