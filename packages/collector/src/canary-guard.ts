@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { EdgeInferError, isEdgeInferError } from '@edgeinfer/core';
+import { revoke } from '@edgeinfer/models/manifest';
 import { auditRow, type AuditEntry } from './audit.js';
 import type { CompareResult, CompareThresholds } from './compare.js';
 import { parseThresholds } from './compare-query.js';
-import { revokeCanaryInFile } from './manifest-revoke.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { CollectorStorage } from './storage.js';
 import type { Webhook } from './webhook.js';
@@ -118,6 +118,24 @@ export function createCanaryGuard(options: CanaryGuardOptions): CanaryGuard {
     return Object.fromEntries(Object.entries(manifest.models ?? {}).map(([id, model]) => [id, { ...model.channels, ...(model.revoked ? { revoked: model.revoked } : {}) }]));
   };
 
+  /**
+   * The release CLI's own `revoke` (`edgeinfer-models revoke`): the same checks, schema validation and
+   * atomic write (temp file + rename). onlyCanary: refused, nothing written, when the manifest no
+   * longer has this version as the canary (changed since the comparison).
+   */
+  const revokeCanary = (modelId: string, version: string) => {
+    try {
+      const { manifest } = revoke({ manifest: options.manifestPath, model: modelId, version, onlyCanary: true });
+      const model = manifest.models[modelId]!;
+      return { channels: model.channels, revoked: model.revoked ?? [] };
+    } catch (cause) {
+      throw new EdgeInferError('collector/guard', `Could not revoke canary ${version} of "${modelId}" in ${options.manifestPath}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        cause,
+        details: { path: options.manifestPath, model: modelId, version, ...(isEdgeInferError(cause) ? { releaseCode: cause.code } : {}) },
+      });
+    }
+  };
+
   const record = async (entry: Omit<AuditEntry, 'id' | 'ts'>) => {
     const row = auditRow(entry);
     await storage.recordAudit(row);
@@ -145,8 +163,9 @@ export function createCanaryGuard(options: CanaryGuardOptions): CanaryGuard {
       return { ...base, action: 'would-revoke' };
     }
     try {
-      const change = revokeCanaryInFile(options.manifestPath, modelId, canary.version);
-      await record({ actor: 'canary-guard', action: 'revoke-canary', model: modelId, version: canary.version, dryRun: false, detail: { ...numbers, manifest: options.manifestPath, before: change.before, after: change.after } });
+      const change = revokeCanary(modelId, canary.version);
+      const before = { channels: { stable: channels.stable, canary }, revoked: channels.revoked ?? [] };
+      await record({ actor: 'canary-guard', action: 'revoke-canary', model: modelId, version: canary.version, dryRun: false, detail: { ...numbers, manifest: options.manifestPath, before, after: change } });
       metrics.guardRevocations.inc({ model: modelId, dry_run: 'false' });
       options.log?.('canary revoked', { model: modelId, version: canary.version, reasons: result.reasons });
       await options.webhook?.send({ event: 'canary-revoked', model: modelId, version: canary.version, stable: channels.stable, dryRun: false, reasons: result.reasons });

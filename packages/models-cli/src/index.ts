@@ -12,7 +12,7 @@ export type { VersionListing } from './list-models.js';
 export { validateManifest } from './validate-manifest.js';
 export type { ValidationProblem, ValidationResult } from './validate-manifest.js';
 export { backendsOf, missingBackends, promote, revoke, rollback, setCanary } from './rollout-commands.js';
-export type { RolloutOptions } from './rollout-commands.js';
+export type { RevokeOptions, RolloutOptions } from './rollout-commands.js';
 export { DEFAULT_SCHEMA_URL, createManifest, manifestText, readManifestFile, updateManifest, writeManifestFile } from './manifest-file.js';
 export type { Editable, EditableManifest } from './manifest-file.js';
 export { SCHEMA_PATH, manifestSchema, schemaProblems, validateAgainst } from './manifest-schema.js';

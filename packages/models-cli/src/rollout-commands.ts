@@ -114,9 +114,27 @@ function goBackTo(model: Model, target: string) {
  * Revokes a version: no device may run it. Canary devices go back to stable; if it is the stable
  * version, stable goes back to the previous one. Refused when it is the only stable version.
  */
-export function revoke(options: RolloutOptions & { model: string; version: string }) {
+export interface RevokeOptions extends RolloutOptions {
+  readonly model: string;
+  readonly version: string;
+  /**
+   * Revoke only if `version` is the model's live canary, else refuse and write nothing: for a caller
+   * that decided on a comparison of that canary (the collector's canary guard), when the manifest
+   * may have changed since.
+   */
+  readonly onlyCanary?: boolean;
+}
+
+export function revoke(options: RevokeOptions) {
   return updateManifest(options.manifest, (manifest) => {
     const model = modelOf(manifest, options.model);
+    if (options.onlyCanary === true && model.channels.canary?.version !== options.version) {
+      throw refused(`The canary of "${options.model}" is ${model.channels.canary ? model.channels.canary.version : 'not set'}, not ${options.version} (the manifest changed since).`, {
+        model: options.model,
+        version: options.version,
+        canary: model.channels.canary ?? null,
+      });
+    }
     versionOf(model, options.model, options.version);
     let newStable: string | undefined;
     if (model.channels.stable === options.version) {
