@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '@edgeinfer/core';
 import { createMemoryEventStore, createTelemetry } from '@edgeinfer/telemetry';
 import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +13,7 @@ import { parseGuardConfig } from '../src/canary-guard.js';
 import { createCollector, createSqliteStorage, type CollectorStorage } from '../src/index.js';
 import { mannWhitneyU, twoProportionZTest } from '../src/significance.js';
 import { heartbeatEvent, inferenceEvent } from './event-factory.js';
-import { EQUAL_CANARY, STABLE, WORSE_CANARY, seeded, simulateDevices, type VersionBehaviour } from './fleet-simulator.js';
+import { EQUAL_CANARY, STABLE, WORSE_CANARY, simulateDevices, type VersionBehaviour } from './fleet-simulator.js';
 
 const KEY = 'key-shop';
 const admin = { authorization: 'Bearer admin' };
@@ -59,7 +60,7 @@ const compareUrl = (extra = '') => `/v1/compare?model=fashion-mnist&candidate=1.
 
 describe('significance tests', () => {
   it('Mann-Whitney U from bin counts equals U counted pair by pair, ties included', () => {
-    const random = seeded(7);
+    const random = mulberry32(7);
     const a = Array.from({ length: 300 }, () => Math.round(random() * 50));
     const b = Array.from({ length: 200 }, () => Math.round(random() * 50) + 9);
     const bins = (values: number[]) => {
@@ -180,7 +181,7 @@ describe('log records', { timeout: 180_000 }, () => {
     const { app } = start();
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const telemetry = createTelemetry({ endpoint: url, appKey: KEY, storage: createMemoryEventStore(), lifecycle: false, maxLogsPerMinute: 3, logSampleRate: 0.5, random: seeded(3), deviceId: 'kiosk-9' });
+    const telemetry = createTelemetry({ endpoint: url, appKey: KEY, storage: createMemoryEventStore(), lifecycle: false, maxLogsPerMinute: 3, logSampleRate: 0.5, random: mulberry32(3), deviceId: 'kiosk-9' });
     const model = { id: 'fashion-mnist', version: '1.0.0', variant: 'fp32' };
     telemetry.log({ level: 'warn', code: 'engine/backend-unavailable', message: `bad\u0000\nline https://cdn.example.com/m.onnx?sig=abc ${'y'.repeat(600)}`, model, backend: 'ort-webgpu' });
     for (let index = 0; index < 10; index += 1) telemetry.log({ level: 'info', code: 'app/tick', message: `tick ${index}` });

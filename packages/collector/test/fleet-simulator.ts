@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mulberry32 } from '@edgeinfer/core';
 import type { TelemetryEvent } from '@edgeinfer/telemetry/schema';
 
-/** A seeded generator (mulberry32), so a simulated fleet sends the same numbers every run. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface VersionBehaviour {
   readonly version: string;
@@ -32,7 +22,8 @@ export interface VersionBehaviour {
 
 /** Events from `devices` simulated devices running one version of a model, spread evenly over [from, to). */
 export function simulateDevices(options: { model: string; behaviour: VersionBehaviour; count: number; from: number; to: number; seed: number; devices?: number }): TelemetryEvent[] {
-  const random = seeded(options.seed);
+  // Seeded, so a simulated fleet sends the same numbers every run.
+  const random = mulberry32(options.seed);
   const { behaviour } = options;
   const model = { id: options.model, version: behaviour.version, variant: behaviour.variant ?? 'fp32' };
   const devices = options.devices ?? 10;

@@ -25,6 +25,7 @@ export type { GraphIo } from './onnx-graph-io.js';
 export { describeTfjsModel, isTfjsModelJson } from './tfjs-model-json.js';
 export type { TfjsModelDescription, TfjsModelJson } from './tfjs-model-json.js';
 export { defaultPreprocessing, UNIT_NORMALIZATION } from './default-preprocessing.js';
+export { mulberry32 } from './seeded-random.js';
 export type { Normalization } from './default-preprocessing.js';
 export type {
   Dim,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
-import { allocateTensorData, elementCount, type ModelFormat, type NamedTensors, type Preprocessing, type Probe, type ProbeTolerance, type Tensor, type TensorDtype, type TensorSpec } from '@edgeinfer/core';
+import { allocateTensorData, elementCount, mulberry32, type ModelFormat, type NamedTensors, type Preprocessing, type Probe, type ProbeTolerance, type Tensor, type TensorDtype, type TensorSpec } from '@edgeinfer/core';
 import type { GraphModel, LayersModel } from '@tensorflow/tfjs';
 import { invalidInput } from './manifest-file.js';
 
@@ -24,24 +24,12 @@ export interface ProbeRequest {
   readonly tolerance?: ProbeTolerance;
 }
 
-/** mulberry32: tiny, seeded, the same sequence on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Named (dynamic) dims become 1: one sample is all a check needs. */
 const concreteDims = (spec: TensorSpec) => spec.shape.map((dim) => (typeof dim === 'number' ? dim : 1));
 
 /** A seeded input that respects the declared dtype; image inputs look like normalised pixels, not noise around 0. */
 export function probeInputs(inputs: readonly TensorSpec[], preprocessing: Preprocessing | undefined, seed = 17): NamedTensors {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const feeds: NamedTensors = {};
   inputs.forEach((spec, inputIndex) => {
     const dims = concreteDims(spec);

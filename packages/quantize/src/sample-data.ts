@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { EdgeInferError } from '@edgeinfer/core';
+import { EdgeInferError, mulberry32 } from '@edgeinfer/core';
 import type { Feeds } from './calibration.js';
 
 export interface ImagePreprocessing {
@@ -84,17 +84,6 @@ export function syntheticSamples(count: number, sampleDims: readonly number[], p
   const pixels = new Uint8Array(count * sampleSize);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.floor(random() * 256);
   return { data: preprocess(pixels, sampleDims, preprocessing), sampleDims, count };
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Splits samples into batches for one graph input. */
