@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { EdgeInferError, isEdgeInferError } from '@edgeinfer/core';
-import { revoke } from '@edgeinfer/models/manifest';
 import { auditRow, type AuditEntry } from './audit.js';
 import type { CompareResult, CompareThresholds } from './compare.js';
 import { parseThresholds } from './compare-query.js';
@@ -89,6 +88,28 @@ export interface CanaryGuard {
   stop(): Promise<void>;
 }
 
+/** The part of the release CLI's `revoke` (`@edgeinfer/models/manifest`) the guard calls. */
+type RevokeCanary = (options: { manifest: string; model: string; version: string; onlyCanary: true }) => {
+  manifest: { models: Record<string, { channels: { stable: string; canary?: { version: string; percent: number } }; revoked?: string[] }> };
+};
+
+/**
+ * The release CLI's manifest editing, loaded only when a guard first revokes: `@edgeinfer/models` is an
+ * optional peer of the collector (it brings onnxruntime-node and TF.js for `add`, ~400 MB that an
+ * operator who never guards a canary should not install).
+ */
+export async function loadRevoke(): Promise<RevokeCanary> {
+  try {
+    return ((await import('@edgeinfer/models/manifest')) as unknown as { revoke: RevokeCanary }).revoke;
+  } catch (cause) {
+    throw new EdgeInferError(
+      'collector/guard-needs-models',
+      'The canary guard revokes canaries with the release tool: install it beside the collector (npm install @edgeinfer/models), or run the guard with --guard-dry-run.',
+      { cause },
+    );
+  }
+}
+
 export interface CanaryGuardOptions {
   readonly config: GuardConfig;
   readonly manifestPath: string;
@@ -123,7 +144,8 @@ export function createCanaryGuard(options: CanaryGuardOptions): CanaryGuard {
    * atomic write (temp file + rename). onlyCanary: refused, nothing written, when the manifest no
    * longer has this version as the canary (changed since the comparison).
    */
-  const revokeCanary = (modelId: string, version: string) => {
+  const revokeCanary = async (modelId: string, version: string) => {
+    const revoke = await loadRevoke();
     try {
       const { manifest } = revoke({ manifest: options.manifestPath, model: modelId, version, onlyCanary: true });
       const model = manifest.models[modelId]!;
@@ -163,7 +185,7 @@ export function createCanaryGuard(options: CanaryGuardOptions): CanaryGuard {
       return { ...base, action: 'would-revoke' };
     }
     try {
-      const change = revokeCanary(modelId, canary.version);
+      const change = await revokeCanary(modelId, canary.version);
       const before = { channels: { stable: channels.stable, canary }, revoked: channels.revoked ?? [] };
       await record({ actor: 'canary-guard', action: 'revoke-canary', model: modelId, version: canary.version, dryRun: false, detail: { ...numbers, manifest: options.manifestPath, before, after: change } });
       metrics.guardRevocations.inc({ model: modelId, dry_run: 'false' });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EdgeInferError } from '@edgeinfer/core';
 import { DEFAULT_CARDINALITY_LIMITS, type CardinalityLimits } from './cardinality-limiter.js';
-import { readGuardConfig, type GuardConfig } from './canary-guard.js';
+import { loadRevoke, readGuardConfig, type GuardConfig } from './canary-guard.js';
 import { createCollector } from './collector-app.js';
 import { isLoopbackHost, listeningUrl } from './listen-address.js';
 import { createPostgresStorage } from './postgres-storage.js';
@@ -205,6 +205,14 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   }
   const insecure = insecureCredentialsError(config);
   if (insecure !== null) return fail(insecure, 2);
+  if (config.guard !== undefined && !config.guard.dryRun) {
+    // Fail at start, not at the first revocation, when the optional @edgeinfer/models is missing.
+    try {
+      await loadRevoke();
+    } catch (error) {
+      return fail(error, 2);
+    }
+  }
 
   let storage: CollectorStorage;
   try {

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   'collector/insecure-credentials': 'The collector refused to listen beyond loopback with the published development key or token.',
   'collector/manifest': 'The manifest file the collector serves (--manifest) is missing, not JSON or not a valid manifest.',
   'collector/guard': 'The canary guard configuration (--guard) is invalid, or the guard could not change the manifest.',
+  'collector/guard-needs-models': 'The canary guard revokes with @edgeinfer/models, an optional peer of the collector that is not installed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
