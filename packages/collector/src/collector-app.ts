@@ -12,7 +12,7 @@ import { parseLogQuery } from './logs.js';
 import { createManifestSource } from './manifest-source.js';
 import { createWebhook } from './webhook.js';
 import { createCollectorMetrics } from './metrics.js';
-import { pageStats, parseStatsPage } from './stats-page.js';
+import { parseStatsPage } from './stats-page.js';
 import { parseStatsQuery } from './stats-query.js';
 import type { CollectorStorage } from './storage.js';
 import { DEFAULT_FUTURE_MS, splitByTsWindow, type TsWindow } from './ts-window.js';
@@ -257,8 +257,8 @@ export function createCollector(options: CollectorOptions): FastifyInstance {
 
   app.get('/v1/stats', { preHandler: requireAdmin }, async (request) => {
     const { page, rest } = parseStatsPage(request.query as Record<string, unknown>);
-    const result = await storage.stats(parseStatsQuery(rest, Date.now()));
-    return page === null ? result : pageStats(result, page);
+    const query = parseStatsQuery(rest, Date.now());
+    return storage.stats(page === null ? query : { ...query, page });
   });
 
   app.get('/v1/devices', { preHandler: requireAdmin }, async (request) => {

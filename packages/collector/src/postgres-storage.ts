@@ -23,9 +23,10 @@ import {
   type Segment,
 } from './rollup.js';
 import { MAX_PENDING_EVENTS, PendingBatches, foldRow } from './pending-batches.js';
-import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
+import { pagedResult, rankGroups } from './stats-page.js';
+import { groupCountsPlan, statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
 import type { CardinalityValue } from './cardinality-limiter.js';
-import { EVENT_COLUMNS, toEventRow, type CollectorStorage } from './storage.js';
+import { EVENT_COLUMNS, toEventRow, type CollectorStorage, type GroupKey } from './storage.js';
 import { auditFromRows, auditSql, insertAuditSql } from './audit.js';
 import { comparePlans, prepareCompare, sampleOf, type CompareRollupRow } from './compare.js';
 import { postgresSlicesSql, slicesInOrder } from './compare-slices.js';
@@ -254,11 +255,20 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
         // One snapshot for the watermark, the rollups and the raw rows, so nothing counts twice or not at all.
         return await inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
           await client.query(`SET LOCAL statement_timeout = ${queryTimeoutMs}`);
-          const plan = statsPlan(query, Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark), placeholder);
-          const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
-          const raw: RawRow[] = [];
-          for (const statement of plan.raw) raw.push(...(await rawRows(client, statement)));
-          return summarizeStats(query, rollupRows, raw);
+          const watermark = Number((await client.query(ROLLUP_STATE_SQL)).rows[0].seq_watermark);
+          const summarize = async (groups?: readonly GroupKey[]) => {
+            const plan = statsPlan(query, watermark, placeholder, groups === undefined ? {} : { groups });
+            const rollupRows = plan.rollups === null ? [] : ((await rows(client, plan.rollups)) as unknown as RollupRow[]);
+            const raw: RawRow[] = [];
+            for (const statement of plan.raw) raw.push(...(await rawRows(client, statement)));
+            return summarizeStats(query, rollupRows, raw);
+          };
+          if (query.page === undefined) return await summarize();
+          // With a page, the counts rank the groups first and only the page's groups are summarized.
+          const counts: RawRow[] = [];
+          for (const statement of groupCountsPlan(query, watermark, placeholder)) counts.push(...(await rawRows(client, statement)));
+          const ranked = rankGroups(counts, query.page);
+          return pagedResult(ranked.groups.length === 0 ? summarizeStats(query, [], []) : await summarize(ranked.groups), ranked, query.page);
         });
       } catch (cause) {
         throw storageError('compute stats', cause);

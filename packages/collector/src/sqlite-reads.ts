@@ -5,8 +5,9 @@ import { slicesInOrder, sqliteSlicesSql } from './compare-slices.js';
 import { logsFromRows, logsSql, type LogQuery, type LogRecord } from './logs.js';
 import { devicesFromRows, devicesSql } from './devices-sql.js';
 import { ROLLUP_STATE_SQL } from './rollup.js';
-import { statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
-import type { DeviceStatus, StatsQuery, StatsResult } from './storage.js';
+import { pagedResult, rankGroups } from './stats-page.js';
+import { groupCountsPlan, statsPlan, summarizeStats, type RawRow, type RollupRow, type SqlStatement } from './stats-sql.js';
+import type { DeviceStatus, GroupKey, StatsQuery, StatsResult } from './storage.js';
 
 /**
  * The read queries of the SQLite storage, written against any connection so the same code runs on
@@ -28,10 +29,17 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
   const all = (statement: SqlStatement) => db.prepare(statement.text).all(bindNumbered(statement.params)) as Record<string, unknown>[];
   const allRaw = (statement: SqlStatement) => db.prepare(statement.text).raw().all(bindNumbered(statement.params)) as RawRow[];
   // One read transaction: the watermark, the rollups and the raw rows are one snapshot.
+  // With a page, the counts rank the groups first and only the page's groups are summarized.
   const readStats = db.transaction((query: StatsQuery) => {
-    const plan = statsPlan(query, Number(db.prepare(ROLLUP_STATE_SQL).pluck().get()), sqlitePlaceholder);
-    const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
-    return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
+    const watermark = Number(db.prepare(ROLLUP_STATE_SQL).pluck().get());
+    const summarize = (groups?: readonly GroupKey[]) => {
+      const plan = statsPlan(query, watermark, sqlitePlaceholder, groups === undefined ? {} : { groups });
+      const rollupRows = plan.rollups === null ? [] : (all(plan.rollups) as unknown as RollupRow[]);
+      return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
+    };
+    if (query.page === undefined) return summarize();
+    const ranked = rankGroups(groupCountsPlan(query, watermark, sqlitePlaceholder).flatMap(allRaw), query.page);
+    return pagedResult(ranked.groups.length === 0 ? summarizeStats(query, [], []) : summarize(ranked.groups), ranked, query.page);
   });
   // Counts and bins, then the values of the percentiles' bins: both reads in one snapshot.
   const readCompare = db.transaction((query: CompareQuery) => {

@@ -1,5 +1,5 @@
 import { EdgeInferError } from '@edgeinfer/core';
-import type { GroupStats, StatsResult } from './storage.js';
+import type { GroupKey, StatsResult } from './storage.js';
 
 /** `limit`/`offset`/`search` of GET /v1/stats: the top groups by event count, a page at a time. */
 export interface StatsPage {
@@ -31,17 +31,82 @@ export function parseStatsPage(query: Record<string, unknown>): { page: StatsPag
   return { page: { limit: count(limit, 'limit', MAX_LIMIT) ?? 50, offset: count(offset, 'offset', 1e9) ?? 0, search: search === '' ? undefined : (search as string | undefined) }, rest };
 }
 
-const keyOf = (group: GroupStats) => JSON.stringify([group.app, group.model, group.version, group.variant, group.backend]);
+const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+const keyOf = (group: GroupKey) => JSON.stringify([group.app, group.model, group.version, group.variant, group.backend]);
+// localeCompare without locales or options is this collator's compare (ECMA-402); made once, it is cheaper.
+const collator = new Intl.Collator();
+
+interface Counted {
+  readonly group: GroupKey;
+  readonly key: string;
+  count: number;
+}
+
+/** Busiest first; ties in the key order summarizeStats sorts groups in (so the ranking is the one a stable sort of its groups gave). */
+const byRank = (a: Counted, b: Counted) => b.count - a.count || collator.compare(a.key, b.key);
+
+/** The first `n` of `items` in `order`, without sorting them all when n is small (a page of 50,000 ties). */
+function firstInOrder<T>(items: readonly T[], n: number, order: (a: T, b: T) => number): T[] {
+  if (n <= 0) return [];
+  if (n * 8 >= items.length) return [...items].sort(order).slice(0, n);
+  const kept: T[] = [];
+  for (const item of items) {
+    if (kept.length === n && order(item, kept[n - 1]!) >= 0) continue;
+    let low = 0;
+    let high = kept.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      // Equal items go after those kept before them, as a stable sort would place them.
+      if (order(item, kept[middle]!) < 0) high = middle;
+      else low = middle + 1;
+    }
+    kept.splice(low, 0, item);
+    if (kept.length > n) kept.pop();
+  }
+  return kept;
+}
+
+export interface RankedPage {
+  /** The page's groups in rank order. */
+  readonly groups: readonly GroupKey[];
+  /** Groups matching the query and the search, all of them. */
+  readonly totalGroups: number;
+}
 
 /**
- * The page of groups ranked by event count (ties in key order), and the buckets of only those
- * groups, so a dashboard draws a few series however many groups junk traffic made.
+ * Ranks groups by event count from groupCountsPlan's rows ([...group, count]) and picks the page, so
+ * percentiles and buckets are then computed only for the page's groups. The search matches as it
+ * always did (a substring of a dimension, any case), in JavaScript rather than SQL, whose LIKE folds
+ * case differently per database.
  */
-export function pageStats(result: StatsResult, page: StatsPage): StatsResult & { readonly totalGroups: number; readonly limit: number; readonly offset: number } {
+export function rankGroups(rows: readonly (readonly unknown[])[], page: StatsPage): RankedPage {
+  const byKey = new Map<string, Counted>();
+  for (const row of rows) {
+    const group: GroupKey = { app: String(row[0]), model: text(row[1]), version: text(row[2]), variant: text(row[3]), backend: text(row[4]) };
+    const key = keyOf(group);
+    const entry = byKey.get(key);
+    if (entry === undefined) byKey.set(key, { group, key, count: Number(row[5]) });
+    else entry.count += Number(row[5]);
+  }
   const needle = page.search?.toLowerCase();
-  const matching = needle === undefined ? result.groups : result.groups.filter((group) => [group.app, group.model, group.version, group.variant, group.backend].some((value) => value !== null && value.toLowerCase().includes(needle)));
-  const ranked = [...matching].sort((a, b) => b.count - a.count);
-  const groups = ranked.slice(page.offset, page.offset + page.limit);
-  const keys = new Set(groups.map(keyOf));
-  return { ...result, groups, buckets: result.buckets.filter((bucket) => keys.has(keyOf(bucket))), totalGroups: matching.length, limit: page.limit, offset: page.offset };
+  const all = [...byKey.values()];
+  const matching = needle === undefined ? all : all.filter(({ group }) => [group.app, group.model, group.version, group.variant, group.backend].some((value) => value !== null && value.toLowerCase().includes(needle)));
+  const end = Math.min(page.offset + page.limit, matching.length);
+  if (page.offset >= end) return { groups: [], totalGroups: matching.length };
+  // Only groups whose count can reach the page need ordering by key: those between the page's
+  // highest and lowest count. Counts alone place everything busier or quieter.
+  const counts = matching.map((entry) => entry.count).sort((a, b) => b - a);
+  const highest = counts[page.offset]!;
+  const lowest = counts[end - 1]!;
+  const busier = counts.findIndex((count) => count <= highest);
+  const candidates = matching.filter((entry) => entry.count <= highest && entry.count >= lowest);
+  const ordered = firstInOrder(candidates, end - busier, byRank);
+  return { groups: ordered.slice(page.offset - busier).map((entry) => entry.group), totalGroups: matching.length };
+}
+
+/** The page's answer: its groups in rank order (stats for only those were computed), their buckets, and the page. */
+export function pagedResult(result: StatsResult, ranked: RankedPage, page: StatsPage): StatsResult & { readonly totalGroups: number; readonly limit: number; readonly offset: number } {
+  const rank = new Map(ranked.groups.map((group, index) => [keyOf(group), index]));
+  const groups = [...result.groups].sort((a, b) => rank.get(keyOf(a))! - rank.get(keyOf(b))!);
+  return { ...result, groups, totalGroups: ranked.totalGroups, limit: page.limit, offset: page.offset };
 }

@@ -1,5 +1,5 @@
 import { decodeDurations, kthSmallest, nearestRank, sortDurations } from './sorted-durations.js';
-import { GROUP_COLUMNS, type BucketStats, type GroupStats, type StatsQuery, type StatsResult } from './storage.js';
+import { GROUP_COLUMNS, type BucketStats, type GroupKey, type GroupStats, type StatsQuery, type StatsResult } from './storage.js';
 
 export interface SqlStatement {
   readonly text: string;
@@ -58,6 +58,24 @@ export class Conditions {
     return this;
   }
 
+  /**
+   * Only these groups (a page of them). `=` for values and `IS NULL` for nulls, so both databases can
+   * still use their indexes and a null dimension matches only a null.
+   */
+  addGroups(groups: readonly GroupKey[]): this {
+    const terms = groups.map((group) => {
+      const values = [group.app, group.model, group.version, group.variant, group.backend];
+      return `(${GROUP_COLUMNS.map((column, index) => {
+        const value = values[index];
+        if (value === null || value === undefined) return `${column} IS NULL`;
+        this.params.push(value);
+        return `${column} = ${this.placeholder(this.params.length)}`;
+      }).join(' AND ')})`;
+    });
+    this.texts.push(terms.length === 0 ? '1 = 0' : `(${terms.join(' OR ')})`);
+    return this;
+  }
+
   statement(select: string): SqlStatement {
     return { text: `${select} WHERE ${this.texts.join(' AND ')}`, params: this.params };
   }
@@ -73,26 +91,44 @@ export interface StatsPlan {
   readonly raw: readonly SqlStatement[];
 }
 
-export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: { readonly types?: readonly string[]; readonly scores?: boolean; readonly rollupColumns?: string } = {}): StatsPlan {
+export interface StatsPlanOptions {
+  readonly types?: readonly string[];
+  readonly scores?: boolean;
+  readonly rollupColumns?: string;
+  /** Columns of the raw statements (RAW_COLUMNS when not given). */
+  readonly rawColumns?: string;
+  /** Only the rows of these groups. */
+  readonly groups?: readonly GroupKey[];
+}
+
+export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: StatsPlanOptions = {}): StatsPlan {
   const types = options.types;
+  const filtered = (conditions: Conditions) => (options.groups === undefined ? conditions.addFilters(query, types) : conditions.addFilters(query, types).addGroups(options.groups));
   // A minute rollup fits a bucket only if buckets are whole minutes.
   const minutesFit = query.bucketMs === undefined || query.bucketMs % MINUTE_MS === 0;
   const firstMinute = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
   const endMinute = Math.floor(query.to / MINUTE_MS) * MINUTE_MS;
-  const rawSelect = `SELECT ${RAW_COLUMNS.join(', ')} FROM events`;
-  const rawRange = (from: number, to: number) => new Conditions(placeholder).add('ts >= ?', from).add('ts < ?', to).addFilters(query, types).statement(rawSelect);
+  const rawSelect = `SELECT ${options.rawColumns ?? RAW_COLUMNS.join(', ')} FROM events`;
+  const rawRange = (from: number, to: number) => filtered(new Conditions(placeholder).add('ts >= ?', from).add('ts < ?', to)).statement(rawSelect);
   if (!minutesFit || firstMinute >= endMinute) return { rollups: null, raw: [rawRange(query.from, query.to)] };
 
   const raw: SqlStatement[] = [];
   if (query.from < firstMinute) raw.push(rawRange(query.from, firstMinute));
   if (endMinute < query.to) raw.push(rawRange(endMinute, query.to));
-  raw.push(new Conditions(placeholder).add('ingest_seq >= ?', seqWatermark).add('ts >= ?', firstMinute).add('ts < ?', endMinute).addFilters(query, types).statement(rawSelect));
-  const rollups = new Conditions(placeholder)
-    .add('minute >= ?', firstMinute)
-    .add('minute < ?', endMinute)
-    .addFilters(query, types)
-    .statement(`SELECT ${options.rollupColumns ?? `type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''}`} FROM rollup_minutes`);
+  raw.push(filtered(new Conditions(placeholder).add('ingest_seq >= ?', seqWatermark).add('ts >= ?', firstMinute).add('ts < ?', endMinute)).statement(rawSelect));
+  const rollups = filtered(new Conditions(placeholder).add('minute >= ?', firstMinute).add('minute < ?', endMinute)).statement(`SELECT ${options.rollupColumns ?? `type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''}`} FROM rollup_minutes`);
   return { rollups, raw };
+}
+
+/**
+ * The event count of every group a query matches, from the same rows as statsPlan (so the same
+ * snapshot gives the same counts) but summed by the database: no durations are read. Each row is
+ * [app, model, version, variant, backend, count]; a group can come in several rows (rollups and raw).
+ */
+export function groupCountsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder): readonly SqlStatement[] {
+  const groupBy = ` GROUP BY ${GROUP_COLUMNS.join(', ')}`;
+  const plan = statsPlan(query, seqWatermark, placeholder, { rollupColumns: `${GROUP_COLUMNS.join(', ')}, SUM(event_count)`, rawColumns: `${GROUP_COLUMNS.join(', ')}, COUNT(*)` });
+  return [...(plan.rollups === null ? [] : [plan.rollups]), ...plan.raw].map((statement) => ({ text: statement.text + groupBy, params: statement.params }));
 }
 
 /** The type whose durations the percentiles describe. */

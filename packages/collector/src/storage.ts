@@ -4,6 +4,7 @@ import type { CardinalityLimits, CardinalityRefusal, CardinalityValue } from './
 import type { CompareQuery, CompareResult } from './compare.js';
 import type { LogQuery, LogRecord } from './logs.js';
 import type { RollupProgress } from './rollup.js';
+import type { StatsPage } from './stats-page.js';
 
 /** The dimensions stats are grouped by; canary and stable versions of a model are separate groups. */
 export const GROUP_COLUMNS = ['app', 'model_id', 'model_version', 'model_variant', 'backend'] as const;
@@ -19,6 +20,11 @@ export interface StatsQuery {
   readonly type?: TelemetryEvent['type'];
   /** When set, stats are also computed per time bucket of this many milliseconds. */
   readonly bucketMs?: number;
+  /**
+   * When set, only this page of the groups ranked by event count (and its buckets), with
+   * totalGroups: percentiles are computed for the page's groups only.
+   */
+  readonly page?: StatsPage;
 }
 
 export interface GroupKey {
@@ -55,6 +61,10 @@ export interface StatsResult {
   readonly bucketMs: number | null;
   readonly groups: readonly GroupStats[];
   readonly buckets: readonly BucketStats[];
+  /** With query.page: every group matching the query and search, and the page asked for. */
+  readonly totalGroups?: number;
+  readonly limit?: number;
+  readonly offset?: number;
 }
 
 export interface DeviceStatus {
