@@ -265,9 +265,11 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           };
           if (query.page === undefined) return await summarize();
           // With a page, the counts rank the groups first and only the page's groups are summarized.
-          const counts: RawRow[] = [];
-          for (const statement of groupCountsPlan(query, watermark, placeholder)) counts.push(...(await rawRows(client, statement)));
-          const ranked = rankGroups(counts, query.page);
+          const counts = groupCountsPlan(query, watermark, placeholder);
+          const rollupCounts = counts.rollups === null ? [] : await rawRows(client, counts.rollups);
+          const rawCounts: RawRow[] = [];
+          for (const statement of counts.raw) rawCounts.push(...(await rawRows(client, statement)));
+          const ranked = rankGroups(rollupCounts, rawCounts, query.page);
           return pagedResult(ranked.groups.length === 0 ? summarizeStats(query, [], []) : await summarize(ranked.groups), ranked, query.page);
         });
       } catch (cause) {

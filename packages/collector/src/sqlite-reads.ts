@@ -38,7 +38,8 @@ export function createSqliteReads(db: Database.Database): SqliteReads {
       return summarizeStats(query, rollupRows, plan.raw.flatMap(allRaw));
     };
     if (query.page === undefined) return summarize();
-    const ranked = rankGroups(groupCountsPlan(query, watermark, sqlitePlaceholder).flatMap(allRaw), query.page);
+    const counts = groupCountsPlan(query, watermark, sqlitePlaceholder);
+    const ranked = rankGroups(counts.rollups === null ? [] : allRaw(counts.rollups), counts.raw.flatMap(allRaw), query.page);
     return pagedResult(ranked.groups.length === 0 ? summarizeStats(query, [], []) : summarize(ranked.groups), ranked, query.page);
   });
   // Counts and bins, then the values of the percentiles' bins: both reads in one snapshot.

@@ -1,4 +1,5 @@
 import { EdgeInferError } from '@edgeinfer/core';
+import { groupKey } from './stats-sql.js';
 import type { GroupKey, StatsResult } from './storage.js';
 
 /** `limit`/`offset`/`search` of GET /v1/stats: the top groups by event count, a page at a time. */
@@ -32,15 +33,19 @@ export function parseStatsPage(query: Record<string, unknown>): { page: StatsPag
 }
 
 const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
-const keyOf = (group: GroupKey) => JSON.stringify([group.app, group.model, group.version, group.variant, group.backend]);
 // localeCompare without locales or options is this collator's compare (ECMA-402); made once, it is cheaper.
 const collator = new Intl.Collator();
 
 interface Counted {
-  readonly group: GroupKey;
+  /** groupKey of the group: JSON of its five dimensions. */
   readonly key: string;
   count: number;
 }
+
+const groupOf = (key: string): GroupKey => {
+  const [app, model, version, variant, backend] = JSON.parse(key) as unknown[];
+  return { app: String(app), model: text(model), version: text(version), variant: text(variant), backend: text(backend) };
+};
 
 /** Busiest first; ties in the key order summarizeStats sorts groups in (so the ranking is the one a stable sort of its groups gave). */
 const byRank = (a: Counted, b: Counted) => b.count - a.count || collator.compare(a.key, b.key);
@@ -79,18 +84,27 @@ export interface RankedPage {
  * always did (a substring of a dimension, any case), in JavaScript rather than SQL, whose LIKE folds
  * case differently per database.
  */
-export function rankGroups(rows: readonly (readonly unknown[])[], page: StatsPage): RankedPage {
-  const byKey = new Map<string, Counted>();
-  for (const row of rows) {
-    const group: GroupKey = { app: String(row[0]), model: text(row[1]), version: text(row[2]), variant: text(row[3]), backend: text(row[4]) };
-    const key = keyOf(group);
-    const entry = byKey.get(key);
-    if (entry === undefined) byKey.set(key, { group, key, count: Number(row[5]) });
+export function rankGroups(rollupRows: readonly (readonly unknown[])[], rawRows: readonly (readonly unknown[])[], page: StatsPage): RankedPage {
+  // Rollup rows come one per group; raw rows (partial minutes, not yet rolled up) are few and are
+  // added to them, so the map holds only the raw groups.
+  const raw = new Map<string, Counted>();
+  for (const row of rawRows) {
+    const key = groupKey({ app: String(row[0]), model: text(row[1]), version: text(row[2]), variant: text(row[3]), backend: text(row[4]) });
+    const entry = raw.get(key);
+    if (entry === undefined) raw.set(key, { key, count: Number(row[5]) });
     else entry.count += Number(row[5]);
   }
+  const all: Counted[] = [];
+  for (const row of rollupRows) {
+    const key = String(row[0]);
+    const extra = raw.get(key);
+    if (extra !== undefined) raw.delete(key);
+    all.push({ key, count: Number(row[1]) + (extra?.count ?? 0) });
+  }
+  all.push(...raw.values());
   const needle = page.search?.toLowerCase();
-  const all = [...byKey.values()];
-  const matching = needle === undefined ? all : all.filter(({ group }) => [group.app, group.model, group.version, group.variant, group.backend].some((value) => value !== null && value.toLowerCase().includes(needle)));
+  const matches = (group: GroupKey) => [group.app, group.model, group.version, group.variant, group.backend].some((value) => value !== null && value.toLowerCase().includes(needle!));
+  const matching = needle === undefined ? all : all.filter(({ key }) => matches(groupOf(key)));
   const end = Math.min(page.offset + page.limit, matching.length);
   if (page.offset >= end) return { groups: [], totalGroups: matching.length };
   // Only groups whose count can reach the page need ordering by key: those between the page's
@@ -101,12 +115,12 @@ export function rankGroups(rows: readonly (readonly unknown[])[], page: StatsPag
   const busier = counts.findIndex((count) => count <= highest);
   const candidates = matching.filter((entry) => entry.count <= highest && entry.count >= lowest);
   const ordered = firstInOrder(candidates, end - busier, byRank);
-  return { groups: ordered.slice(page.offset - busier).map((entry) => entry.group), totalGroups: matching.length };
+  return { groups: ordered.slice(page.offset - busier).map((entry) => groupOf(entry.key)), totalGroups: matching.length };
 }
 
 /** The page's answer: its groups in rank order (stats for only those were computed), their buckets, and the page. */
 export function pagedResult(result: StatsResult, ranked: RankedPage, page: StatsPage): StatsResult & { readonly totalGroups: number; readonly limit: number; readonly offset: number } {
-  const rank = new Map(ranked.groups.map((group, index) => [keyOf(group), index]));
-  const groups = [...result.groups].sort((a, b) => rank.get(keyOf(a))! - rank.get(keyOf(b))!);
+  const rank = new Map(ranked.groups.map((group, index) => [groupKey(group), index]));
+  const groups = [...result.groups].sort((a, b) => rank.get(groupKey(a))! - rank.get(groupKey(b))!);
   return { ...result, groups, totalGroups: ranked.totalGroups, limit: page.limit, offset: page.offset };
 }

@@ -76,6 +76,12 @@ export class Conditions {
     return this;
   }
 
+  /** Adds a parameter and returns its placeholder. */
+  param(value: string | number): string {
+    this.params.push(value);
+    return this.placeholder(this.params.length);
+  }
+
   statement(select: string): SqlStatement {
     return { text: `${select} WHERE ${this.texts.join(' AND ')}`, params: this.params };
   }
@@ -104,6 +110,14 @@ export interface StatsPlanOptions {
 export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder, options: StatsPlanOptions = {}): StatsPlan {
   const types = options.types;
   const filtered = (conditions: Conditions) => (options.groups === undefined ? conditions.addFilters(query, types) : conditions.addFilters(query, types).addGroups(options.groups));
+  // Rollup rows carry their group's key (rollup.ts groupKeyOf): one IN list instead of an OR per group.
+  const rollupFiltered = (conditions: Conditions) => {
+    conditions.addFilters(query, types);
+    if (options.groups === undefined) return conditions;
+    const keys = options.groups.map((group) => conditions.param(groupKey(group)));
+    conditions.texts.push(keys.length === 0 ? '1 = 0' : `group_key IN (${keys.join(', ')})`);
+    return conditions;
+  };
   // A minute rollup fits a bucket only if buckets are whole minutes.
   const minutesFit = query.bucketMs === undefined || query.bucketMs % MINUTE_MS === 0;
   const firstMinute = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
@@ -116,19 +130,22 @@ export function statsPlan(query: StatsQuery, seqWatermark: number, placeholder: 
   if (query.from < firstMinute) raw.push(rawRange(query.from, firstMinute));
   if (endMinute < query.to) raw.push(rawRange(endMinute, query.to));
   raw.push(filtered(new Conditions(placeholder).add('ingest_seq >= ?', seqWatermark).add('ts >= ?', firstMinute).add('ts < ?', endMinute)).statement(rawSelect));
-  const rollups = filtered(new Conditions(placeholder).add('minute >= ?', firstMinute).add('minute < ?', endMinute)).statement(`SELECT ${options.rollupColumns ?? `type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''}`} FROM rollup_minutes`);
+  const rollups = rollupFiltered(new Conditions(placeholder).add('minute >= ?', firstMinute).add('minute < ?', endMinute)).statement(`SELECT ${options.rollupColumns ?? `type, ${GROUP_COLUMNS.join(', ')}, minute, event_count, durations${options.scores === true ? ', scores' : ''}`} FROM rollup_minutes`);
   return { rollups, raw };
 }
 
+/** The key a group's rollup rows carry in group_key (rollup.ts groupKeyOf), and the key stats sort groups by. */
+export const groupKey = (group: GroupKey) => JSON.stringify([group.app, group.model, group.version, group.variant, group.backend]);
+
 /**
  * The event count of every group a query matches, from the same rows as statsPlan (so the same
- * snapshot gives the same counts) but summed by the database: no durations are read. Each row is
- * [app, model, version, variant, backend, count]; a group can come in several rows (rollups and raw).
+ * snapshot gives the same counts) but summed by the database: no durations are read. Rollup rows
+ * are [group_key, count], one per group; raw rows [app, model, version, variant, backend, count].
  */
-export function groupCountsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder): readonly SqlStatement[] {
-  const groupBy = ` GROUP BY ${GROUP_COLUMNS.join(', ')}`;
-  const plan = statsPlan(query, seqWatermark, placeholder, { rollupColumns: `${GROUP_COLUMNS.join(', ')}, SUM(event_count)`, rawColumns: `${GROUP_COLUMNS.join(', ')}, COUNT(*)` });
-  return [...(plan.rollups === null ? [] : [plan.rollups]), ...plan.raw].map((statement) => ({ text: statement.text + groupBy, params: statement.params }));
+export function groupCountsPlan(query: StatsQuery, seqWatermark: number, placeholder: Placeholder): { readonly rollups: SqlStatement | null; readonly raw: readonly SqlStatement[] } {
+  const plan = statsPlan(query, seqWatermark, placeholder, { rollupColumns: 'group_key, SUM(event_count)', rawColumns: `${GROUP_COLUMNS.join(', ')}, COUNT(*)` });
+  const groupBy = (statement: SqlStatement, columns: string) => ({ text: `${statement.text} GROUP BY ${columns}`, params: statement.params });
+  return { rollups: plan.rollups === null ? null : groupBy(plan.rollups, 'group_key'), raw: plan.raw.map((statement) => groupBy(statement, GROUP_COLUMNS.join(', '))) };
 }
 
 /** The type whose durations the percentiles describe. */
