@@ -16,8 +16,10 @@ const collectorDir = fileURLToPath(new URL('../../collector/', import.meta.url))
 function heavyModulesLoadedBy(specifier: string): number {
   const script = `import { createRequire } from 'node:module';
 await import(${JSON.stringify(specifier)});
-console.log(Object.keys(createRequire(import.meta.url).cache).filter((path) => /onnxruntime-node|@tensorflow/.test(path)).length);`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: collectorDir, encoding: 'utf8' }).trim());
+process.stdout.write('\\n' + String(Object.keys(createRequire(import.meta.url).cache).filter((path) => /onnxruntime-node|@tensorflow/.test(path)).length));`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: collectorDir, encoding: 'utf8' });
+  // The count is the last line, written as text (console.log would colour a number under FORCE_COLOR).
+  return Number(output.trim().split('\n').at(-1));
 }
 
 describe('@edgeinfer/models/manifest', () => {
