@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from '@playwright/test';
 import { EQUAL_CANARY, STABLE, WORSE_CANARY, postEvents, simulateDevices, type VersionBehaviour } from '../../packages/collector/test/fleet-simulator.js';
 import { expect, test } from '../fixtures.js';
 import { startCollector, type CollectorServer } from '../collector-server.js';
-import { openHarness } from '../support/harness.js';
+import { openHarness, setInstallId } from '../support/harness.js';
 import { runModelsCli } from '../support/models-cli.js';
 import { MODELS_DIR } from '../support/model-server.js';
 import { startStaticDirServer, type StaticDirServer } from '../support/static-dir-server.js';
@@ -58,24 +58,7 @@ async function canaryDevice(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
   await openHarness(page);
   const installId = await page.evaluate(() => Array.from({ length: 200 }, (_, index) => `kiosk-${index}`).find((id) => window.edgeinfer.loader.rolloutBucket(id, 'fashion') < 50)!);
-  await page.evaluate(
-    (installId) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open('edgeinfer-models');
-        open.onupgradeneeded = () => open.result.createObjectStore('files');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const tx = open.result.transaction('files', 'readwrite');
-          tx.objectStore('files').put(installId, 'meta:install-id');
-          tx.oncomplete = () => {
-            open.result.close();
-            resolve();
-          };
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    installId,
-  );
+  await setInstallId(page, installId);
   return page;
 }
 

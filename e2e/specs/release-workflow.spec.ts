@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import { expect, test } from '../fixtures.js';
-import { openHarness } from '../support/harness.js';
+import { openHarness, setInstallId } from '../support/harness.js';
 import { runModelsCli } from '../support/models-cli.js';
 import { MODELS_DIR } from '../support/model-server.js';
 import { startStaticDirServer, type StaticDirServer } from '../support/static-dir-server.js';
@@ -33,24 +33,7 @@ test.afterAll(() => server.close());
 async function installDevice(context: BrowserContext, installId: string): Promise<Page> {
   const page = await context.newPage();
   await openHarness(page);
-  await page.evaluate(
-    (installId) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open('edgeinfer-models');
-        open.onupgradeneeded = () => open.result.createObjectStore('files');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const tx = open.result.transaction('files', 'readwrite');
-          tx.objectStore('files').put(installId, 'meta:install-id');
-          tx.oncomplete = () => {
-            open.result.close();
-            resolve();
-          };
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    installId,
-  );
+  await setInstallId(page, installId);
   return page;
 }
 
