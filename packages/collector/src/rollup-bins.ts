@@ -18,7 +18,7 @@ export interface BinRun {
   readonly counts: Uint8Array | Uint16Array | Uint32Array;
 }
 
-/** Bin counts of one sorted run, by the same edge walk as binCounts(). */
+/** Bin counts of one sorted run: one binary search for the first bin, then a walk along the edges. */
 export function binsOfRun(run: Float64Array, binning: Binning): BinRun {
   if (run.length === 0) return { first: 0, counts: new Uint32Array(0) };
   const edges = binning.edges;

@@ -66,29 +66,6 @@ export function binOf(value: number, binning: Binning): number {
   return lo;
 }
 
-/** Counts per bin of all values in the sorted runs (one binary search per run, then a walk), and their sum. */
-export function binCounts(runs: readonly Float64Array[], binning: Binning): Float64Array & { sum: number } {
-  const counts = Object.assign(new Float64Array(binning.bins), { sum: 0 });
-  let sum = 0;
-  const edges = binning.edges;
-  for (const run of runs) {
-    if (run.length === 0) continue;
-    let bin = binOf(run[0]!, binning);
-    let next = bin < edges.length ? edges[bin]! : Infinity;
-    for (let index = 0; index < run.length; index += 1) {
-      const value = run[index]!;
-      while (value >= next) {
-        bin += 1;
-        next = bin < edges.length ? edges[bin]! : Infinity;
-      }
-      counts[bin]! += 1;
-      sum += value;
-    }
-  }
-  counts.sum = sum;
-  return counts;
-}
-
 export interface RankTest {
   readonly test: 'Mann-Whitney U';
   readonly u: number | null;
