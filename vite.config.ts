@@ -72,6 +72,30 @@ function wasmMimePlugin(): Plugin {
   };
 }
 
+/**
+ * Serves Vite's content-hashed build files as production hosts do: cached for a year, never
+ * revalidated. Chromium keeps a module's compiled wasm keyed on its HTTP cache entry, and a
+ * revalidation (vite preview sends `no-cache` for everything) gives the response a new time, so the
+ * compiled code it kept never matches again. Without this the preview never shows a warm start.
+ */
+function immutableAssetsPlugin(): Plugin {
+  const hashedAsset = /^\/assets\/[^/?]+-[A-Za-z0-9_-]{8}\.[a-z0-9]+(\?|$)/;
+  const setImmutable: Connect.NextHandleFunction = (req, res, next) => {
+    if (hashedAsset.test(req.url ?? '')) {
+      // sirv passes its own Cache-Control to writeHead, which wins over setHeader: replace it there.
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => typeof res;
+      res.writeHead = ((status: number, ...rest: unknown[]) => {
+        const headers = rest.find((arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null);
+        if (headers) delete headers['Cache-Control'];
+        res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        return writeHead(status, ...rest);
+      }) as typeof res.writeHead;
+    }
+    next();
+  };
+  return { name: 'edgeinfer-immutable-assets', configurePreviewServer: (server) => void server.middlewares.use(setImmutable) };
+}
+
 // Inside the repo, @edgeinfer/* packages resolve to their TypeScript sources (the `source` export
 // condition); apps that install the packages get the built dist/.
 const sourceFirst = { conditions: ['source', ...defaultClientConditions] };
@@ -80,7 +104,7 @@ export default defineConfig({
   root: resolve(rootDir, 'demo'),
   resolve: sourceFirst,
   ssr: { resolve: { conditions: ['source', ...defaultServerConditions], externalConditions: ['source'] } },
-  plugins: [modelsPlugin(), wasmMimePlugin()],
+  plugins: [modelsPlugin(), wasmMimePlugin(), immutableAssetsPlugin()],
   server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: isolationHeaders, fs: { allow: [rootDir] } },
   // The preview server does not inherit server.headers.
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: isolationHeaders },

@@ -177,6 +177,7 @@ export function createOrtWebGpuBackend(options: OrtBackendOptions = {}): Backend
     library: 'ort',
     priority: 100,
     probe: () => probeWebGpu().then(({ gpuAdapter: _adapter, ...capability }) => capability),
+    probeBlocksThread: true,
     // Integer (int8) kernels have no WebGPU implementation in onnxruntime-web; they would run on its CPU path.
     supports: (format, dtype) => format === 'onnx' && (dtype === 'float32' || dtype === 'float16'),
     warm: () => warmOrt(webGpuBuild(), options),

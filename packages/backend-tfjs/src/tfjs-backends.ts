@@ -103,6 +103,7 @@ export function createTfjsBackend(name: TfjsBackendName, backendOptions: TfjsBac
     library: 'tfjs',
     priority: PRIORITIES[name],
     probe: PROBES[name],
+    probeBlocksThread: name === 'webgl' || name === 'webgpu',
     supports: (format, dtype) => (format === 'tfjs-layers' || format === 'tfjs-graph') && (dtype === 'float32' || dtype === 'uint8'),
     async load(files: ModelFiles, options?: SessionOptions) {
       const tf = await loadTf();

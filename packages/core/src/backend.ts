@@ -58,6 +58,13 @@ export interface Backend {
   readonly library: BackendLibrary;
   readonly priority: number;
   probe(): Promise<Capability>;
+  /**
+   * True when probe() holds the thread while it runs: a WebGL context is created synchronously, and a
+   * first WebGPU adapter request opens the GPU channel synchronously (measured here: ~220 ms in a fresh
+   * browser). The engine then probes it only for a load that could use it, never ahead of one, where it
+   * would delay everything else the worker is doing.
+   */
+  readonly probeBlocksThread?: boolean;
   supports(format: ModelFormat, dtype: VariantDtype): boolean;
   load(files: ModelFiles, options?: SessionOptions): Promise<Session>;
   /**

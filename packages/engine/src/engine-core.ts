@@ -15,7 +15,7 @@ import {
 import { bareOptionsOf, type BareModelOptions, type LoadProgress, type Loader, type ResolvedModel, type DecryptionKey, type Channel } from '@edgeinfer/loader';
 import { validateInputs } from './input-validation.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
-import { rankCandidates, type Candidate } from './selection.js';
+import { matchesBackend, rankCandidates, type Candidate } from './selection.js';
 import { checkSession, warmupFeeds } from './warmup.js';
 import { describeTrial, deviceKey, readWinner, rememberWinner, timeSession, trialCandidates, type TrialResult } from './benchmark-selection.js';
 
@@ -61,6 +61,11 @@ export interface EngineCoreOptions {
   readonly backends: readonly Backend[];
   readonly loader: Loader;
   readonly onEvent?: (event: EngineEvent) => void;
+  /**
+   * Probe the device at creation, before any load (the worker does): every backend whose probe does
+   * not hold the thread. A load then finds its answers ready.
+   */
+  readonly probeAhead?: boolean;
 }
 
 interface LoadedModel {
@@ -107,16 +112,36 @@ function probeFetchPlan(resolved: ResolvedModel, variantName: string, variant: M
 }
 
 export function createEngineCore(options: EngineCoreOptions): EngineCore {
-  let capabilities: Promise<Map<Backend, Capability>> | undefined;
+  const capabilities = new Map<Backend, Promise<Capability>>();
   const models = new Map<number, LoadedModel>();
   let nextHandle = 1;
   const emit = (event: EngineEvent) => options.onEvent?.(event);
 
-  function probeAll(): Promise<Map<Backend, Capability>> {
-    capabilities ??= Promise.all(
-      options.backends.map(async (backend) => [backend, await backend.probe().catch((error: Error) => ({ available: false, reason: error.message }))] as const),
-    ).then((entries) => new Map(entries));
-    return capabilities;
+  /** Each backend is probed once per engine; the answer is kept for every later load. */
+  function probeBackend(backend: Backend): Promise<Capability> {
+    let capability = capabilities.get(backend);
+    if (!capability) {
+      capability = backend.probe().catch((error: Error) => ({ available: false, reason: error.message }));
+      capabilities.set(backend, capability);
+    }
+    return capability;
+  }
+
+  function probeBackends(backends: readonly Backend[]): Promise<Map<Backend, Capability>> {
+    return Promise.all(backends.map(async (backend) => [backend, await probeBackend(backend)] as const)).then((entries) => new Map(entries));
+  }
+
+  if (options.probeAhead) for (const backend of options.backends) if (!backend.probeBlocksThread) void probeBackend(backend);
+
+  /**
+   * A load that names its backends warms the first one as soon as its probe says it can run, before
+   * the manifest arrives: the library's wasm download is the longest step of a first visit.
+   */
+  function warmRequested(request: LoadRequest): void {
+    const first = request.backends?.[0];
+    const backend = first === undefined ? undefined : options.backends.find((entry) => matchesBackend(entry, first));
+    if (!backend?.warm) return;
+    void probeBackend(backend).then((capability) => (capability.available ? backend.warm!() : undefined)).catch(() => undefined);
   }
 
   type Opened = Awaited<ReturnType<typeof openCandidate>>;
@@ -169,8 +194,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
 
   async function load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
     const started = performance.now();
-    // The device probe does not wait for the manifest.
-    const probing = probeAll();
+    warmRequested(request);
     const resolved = await options.loader.resolve({
       manifestUrl: request.manifestUrl,
       modelId: request.modelId,
@@ -181,9 +205,13 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...bareOptionsOf(request),
     });
     const manifestMs = performance.now() - started;
+    // Only the backends the load allows and that could run one of its variants are probed: a GPU probe
+    // holds the worker's thread (see Backend.probeBlocksThread), and for an ONNX model on wasm it is for nothing.
+    const allowed = (backend: Backend) => !request.backends || request.backends.some((name) => matchesBackend(backend, name));
+    const relevant = options.backends.filter((backend) => allowed(backend) && Object.values(resolved.versionEntry.variants).some((variant) => backend.supports(variant.format, variant.dtype)));
     const { candidates, rejected } = rankCandidates({
       backends: options.backends,
-      capabilities: await probing,
+      capabilities: await probeBackends(relevant),
       variants: resolved.versionEntry.variants,
       ...(request.backends ? { allow: request.backends } : {}),
       ...(request.variants ? { variantPreference: request.variants } : {}),
@@ -338,7 +366,7 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
 
   return {
     async probe() {
-      const all = await probeAll();
+      const all = await probeBackends(options.backends);
       return Object.fromEntries([...all].map(([backend, capability]) => [backendId(backend), capability]));
     },
     load,

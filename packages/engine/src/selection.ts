@@ -24,7 +24,8 @@ const SOFTWARE_ADAPTER_PENALTY = 1000;
 /** Default variant order: full precision first; int8 wins download size, not wasm speed (see DESIGN.md). */
 const DTYPE_RANK = { float32: 0, float16: 1, uint8: 2, int8: 3 } as const;
 
-const matches = (backend: Backend, name: string) => name === backend.name || name === backendId(backend);
+/** A backend named in a load's `backends` by its name ('wasm') or its id ('ort-wasm'). */
+export const matchesBackend = (backend: Backend, name: string) => name === backend.name || name === backendId(backend);
 
 /**
  * Orders every (backend, variant) pair that can run on this device, best first, each with the
@@ -35,23 +36,26 @@ export function rankCandidates(request: SelectionRequest): { candidates: Candida
   const rejected: { backend: string; reason: string }[] = [];
   for (const backend of request.backends) {
     const id = backendId(backend);
-    const allowIndex = request.allow ? request.allow.findIndex((name) => matches(backend, name)) : -1;
+    const allowIndex = request.allow ? request.allow.findIndex((name) => matchesBackend(backend, name)) : -1;
     if (request.allow && allowIndex < 0) continue;
     if (!request.allow && backend.priority < 0) continue;
+    const variantNames = Object.keys(request.variants).filter((name) => !request.variantPreference || request.variantPreference.includes(name));
+    const noVariant = { backend: id, reason: `no variant it can run (variants: ${variantNames.join(', ') || 'none'})` };
+    // Format first: a backend that runs none of the model's formats is never probed for it.
+    const runnable = variantNames.filter((name) => backend.supports(request.variants[name]!.format, request.variants[name]!.dtype));
+    if (runnable.length === 0) {
+      rejected.push(noVariant);
+      continue;
+    }
     const capability = request.capabilities.get(backend);
     if (!capability?.available) {
       rejected.push({ backend: id, reason: capability?.reason ?? 'not probed' });
       continue;
     }
-    const variantNames = Object.keys(request.variants).filter((name) => !request.variantPreference || request.variantPreference.includes(name));
-    const supported = variantNames.filter((name) => {
-      const variant = request.variants[name]!;
-      if (!backend.supports(variant.format, variant.dtype)) return false;
-      // fp16 needs the adapter's shader-f16 (SwiftShader has none).
-      return variant.dtype !== 'float16' || capability.adapter?.features.includes('shader-f16') === true;
-    });
+    // fp16 needs the adapter's shader-f16 (SwiftShader has none).
+    const supported = runnable.filter((name) => request.variants[name]!.dtype !== 'float16' || capability.adapter?.features.includes('shader-f16') === true);
     if (supported.length === 0) {
-      rejected.push({ backend: id, reason: `no variant it can run (variants: ${variantNames.join(', ') || 'none'})` });
+      rejected.push(noVariant);
       continue;
     }
     for (const variant of supported) {

@@ -8,9 +8,8 @@ import { readWorkerConfig } from './worker-config.js';
 export function hostEngine(createBackends: (options: { assetsBaseUrl?: string }) => Backend[]): void {
   const { assetsBaseUrl, warm } = readWorkerConfig((globalThis as { name?: string }).name ?? '');
   const backends = createBackends(assetsBaseUrl ? { assetsBaseUrl } : {});
-  const core = createEngineCore({ backends, loader: createLoader() });
+  // The device probe needs no model: it runs while the page is still on its way to load().
+  const core = createEngineCore({ backends, loader: createLoader(), probeAhead: true });
   exposeEngineCore(core);
   warmBackends(backends, warm);
-  // The device probe needs no model: it runs while the page is still on its way to load().
-  void core.probe().catch(() => undefined);
 }
