@@ -154,6 +154,8 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     signal?: AbortSignal,
   ) {
     const fetchOptions = {
+      // The session is created while the bytes go into IndexedDB; the load still answers only once they are there.
+      resolveBeforeCached: true,
       ...(onProgress ? { onProgress } : {}),
       ...(signal ? { signal } : {}),
       ...(request.decryptionKey ? { decryptionKey: request.decryptionKey } : {}),
@@ -163,9 +165,11 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     const plan = probeFetchPlan(resolved, candidate.variant, candidate.variantEntry);
     let files = await options.loader.fetchVariant(plan && !plan.separate ? plan.resolved : resolved, { variant: candidate.variant, ...fetchOptions });
     let probe: { probe: Probe; tolerance: ProbeTolerance } | undefined;
+    let probeFilesPersisted: Promise<void> = Promise.resolve();
     if (plan) {
       const probeFile = candidate.variantEntry.probe!;
       const probeFiles = plan.separate ? await options.loader.fetchVariant(plan.resolved, { variant: plan.variant, ...fetchOptions }) : files;
+      probeFilesPersisted = probeFiles.persisted;
       const parsed = parseProbe(probeFiles.files[probeFile.path]!);
       probe = { probe: parsed, tolerance: probeFile.tolerance ?? parsed.tolerance ?? DEFAULT_PROBE_TOLERANCE };
       if (!plan.separate) {
@@ -174,22 +178,34 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
         files = { ...files, files: modelFiles, sizeBytes: files.sizeBytes - probeFile.size };
       }
     }
+    const persisted = Promise.all([files.persisted, probeFilesPersisted]).then(() => undefined);
     const version = resolved.versionEntry;
     const compileStarted = performance.now();
-    const session = await candidate.backend.load(
-      { format: candidate.variantEntry.format, dtype: candidate.variantEntry.dtype, entry: files.entry, files: files.files },
-      { ioNames: { inputs: version.inputs.map((spec) => spec.name), outputs: version.outputs.map((spec) => spec.name) } },
-    );
+    let session: Session;
+    try {
+      session = await candidate.backend.load(
+        { format: candidate.variantEntry.format, dtype: candidate.variantEntry.dtype, entry: files.entry, files: files.files },
+        { ioNames: { inputs: version.inputs.map((spec) => spec.name), outputs: version.outputs.map((spec) => spec.name) } },
+      );
+    } catch (error) {
+      // The next candidate reads these files from the cache: let them finish going in first.
+      await persisted.catch(() => undefined);
+      throw error;
+    }
     const compileMs = performance.now() - compileStarted;
     const warmupStarted = performance.now();
     let check: Awaited<ReturnType<typeof checkSession>>;
     try {
       check = await checkSession(session, version.inputs, backendId(candidate.backend), probe);
+      const warmupMs = performance.now() - warmupStarted;
+      // A loaded model is a cached model (offline from then on), and a full disk is the caller's loader/quota.
+      await persisted;
+      return { session, files, compileMs, warmupMs, check, feeds: probe?.probe.inputs ?? warmupFeeds(version.inputs) };
     } catch (error) {
       await session.dispose().catch(() => undefined);
+      await persisted.catch(() => undefined);
       throw error;
     }
-    return { session, files, compileMs, warmupMs: performance.now() - warmupStarted, check, feeds: probe?.probe.inputs ?? warmupFeeds(version.inputs) };
   }
 
   async function load(request: LoadRequest, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {

@@ -41,7 +41,7 @@ function fakeLoader(record: Recorded, format: ModelFormat, gate?: Promise<void>)
       record.events.push('manifest');
       return resolved;
     },
-    fetchVariant: async () => ({ variant: 'fp32', variantEntry: variant, files: { 'model.bin': new ArrayBuffer(4) }, entry: 'model.bin', fromCache: false, sizeBytes: 4, timings: { downloadMs: 0, verifyMs: 0, cacheMs: 0 } }),
+    fetchVariant: async () => ({ variant: 'fp32', variantEntry: variant, files: { 'model.bin': new ArrayBuffer(4) }, entry: 'model.bin', fromCache: false, sizeBytes: 4, timings: { downloadMs: 0, verifyMs: 0, cacheMs: 0 }, persisted: Promise.resolve() }),
     listCached: async () => [],
     deleteCached: async () => undefined,
     clearCache: async () => undefined,

@@ -36,6 +36,24 @@ describe('loader against a real HTTP server', () => {
     expect((await loader.listCached()).map((record) => record.key)).toEqual(['fashion-mnist@1.0.0/fp32']);
   });
 
+  it('resolveBeforeCached answers with the verified bytes first; persisted says when they are cached, and a load meanwhile downloads nothing again', async () => {
+    const loader = newLoader();
+    const resolved = await loader.resolve({ manifestUrl: `${server.url}/ok/manifest.json`, modelId: 'fashion-mnist' });
+    server.requests.length = 0;
+    const early = await loader.fetchVariant(resolved, { variant: 'fp32', resolveBeforeCached: true });
+    expect(early.fromCache).toBe(false);
+    expect(early.files[early.entry]!.byteLength).toBe(early.sizeBytes);
+    // A second load while the first is still being written shares it: one download in all.
+    const meanwhile = loader.fetchVariant(resolved, { variant: 'fp32' });
+    await early.persisted;
+    expect((await loader.listCached()).map((record) => record.key)).toEqual(['fashion-mnist@1.0.0/fp32']);
+    expect(new Uint8Array((await meanwhile).files[early.entry]!)).toEqual(new Uint8Array(early.files[early.entry]!));
+    expect(fileRequests()).toHaveLength(1);
+    const later = await loader.fetchVariant(resolved, { variant: 'fp32' });
+    expect(later.fromCache).toBe(true);
+    expect(fileRequests()).toHaveLength(1);
+  });
+
   it('resumes a download that broke half way with a Range request', async () => {
     const loader = newLoader();
     const resolved = await loader.resolve({ manifestUrl: `${server.url}/truncate-once/manifest.json`, modelId: 'fashion-mnist' });
