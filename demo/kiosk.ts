@@ -279,7 +279,10 @@ function renderStatus(): void {
   $('status-rate').textContent = `${stats.fps().toFixed(1)} frames/s · p50 ${stats.p50Ms().toFixed(1)} ms`;
   const restarts = counters.watchdogRestarts + counters.engineRestarts + (engine?.restarts ?? 0);
   $('status-restarts').textContent = restarts ? `${restarts} restart${restarts === 1 ? '' : 's'}` : '';
-  $('status-network').textContent = navigator.onLine ? `online · ${offlineStart}` : 'offline: running from cache';
+  // navigator.onLine can say online with no way to the server (a LAN without uplink): a manifest that
+  // came from the cache says the server was not reached.
+  const network = !navigator.onLine ? 'offline' : info?.manifestSource === 'cache' ? 'server unreachable' : undefined;
+  $('status-network').textContent = network ? `${network}: running from cache` : `online · ${offlineStart}`;
 }
 
 /** Registers the service worker and waits until it controls this page, so every later fetch is cached. */

@@ -135,10 +135,12 @@ test('starts and classifies offline after the first visit', async ({ page, conte
   await context.setOffline(true);
   const navigation = await page.reload();
   expect(navigation?.fromServiceWorker()).toBe(true);
-  expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+  // Not navigator.onLine: Chromium 150 kept it true on the reloaded page under Playwright's offline
+  // emulation, and on a kiosk it can be true with no way to the server (a LAN without uplink). What the
+  // kiosk shows comes from what it met: the manifest could not be fetched.
   const offline = await waitForResults(page, 10);
   expect(offline.fromCache).toBe(true);
   await expect(page.locator('#label')).toHaveText('Ankle boot');
-  await expect(page.locator('#status-network')).toContainText('offline');
+  await expect(page.locator('#status-network')).toContainText('running from cache');
   await context.setOffline(false);
 });
