@@ -278,7 +278,11 @@ export function createLoader(options: LoaderOptions = {}): Loader {
         }
         report('cache', doneBytes + file.size, file.path);
         // Written while the next file downloads (and, for resolveBeforeCached, while the session is created).
-        writes.push(storeFile(file, bytes));
+        const write = storeFile(file, bytes);
+        // Handled here too: a refusal may come while a later file is still downloading (Promise.all below
+        // takes it then), and if a later file fails the load, nothing awaits this write at all.
+        write.catch(() => undefined);
+        writes.push(write);
         files[file.path] = bytes;
         doneBytes += file.size;
       }
