@@ -74,9 +74,9 @@ function wasmMimePlugin(): Plugin {
 
 /**
  * Serves Vite's content-hashed build files as production hosts do: cached for a year, never
- * revalidated. Chromium keeps a module's compiled wasm keyed on its HTTP cache entry, and a
- * revalidation (vite preview sends `no-cache` for everything) gives the response a new time, so the
- * compiled code it kept never matches again. Without this the preview never shows a warm start.
+ * revalidated (vite preview sends `no-cache` for everything). A repeat visit then sends no request
+ * for the 14 MB onnxruntime-web .wasm, and any compiled wasm Chromium kept (keyed on the response's
+ * time, which a revalidation renews) stays valid.
  */
 function immutableAssetsPlugin(): Plugin {
   const hashedAsset = /^\/assets\/[^/?]+-[A-Za-z0-9_-]{8}\.[a-z0-9]+(\?|$)/;

@@ -15,7 +15,7 @@ import {
 import { bareOptionsOf, type BareModelOptions, type LoadProgress, type Loader, type ResolvedModel, type DecryptionKey, type Channel } from '@edgeinfer/loader';
 import { validateInputs } from './input-validation.js';
 import type { FallbackRecord, ModelInfo } from './model-info.js';
-import { matchesBackend, rankCandidates, type Candidate } from './selection.js';
+import { backendsToProbe, matchesBackend, rankCandidates, type Candidate } from './selection.js';
 import { checkSession, warmupFeeds } from './warmup.js';
 import { describeTrial, deviceKey, readWinner, rememberWinner, timeSession, trialCandidates, type TrialResult } from './benchmark-selection.js';
 
@@ -221,17 +221,14 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
       ...bareOptionsOf(request),
     });
     const manifestMs = performance.now() - started;
-    // Only the backends the load allows and that could run one of its variants are probed: a GPU probe
-    // holds the worker's thread (see Backend.probeBlocksThread), and for an ONNX model on wasm it is for nothing.
-    const allowed = (backend: Backend) => !request.backends || request.backends.some((name) => matchesBackend(backend, name));
-    const relevant = options.backends.filter((backend) => allowed(backend) && Object.values(resolved.versionEntry.variants).some((variant) => backend.supports(variant.format, variant.dtype)));
-    const { candidates, rejected } = rankCandidates({
+    const question = {
       backends: options.backends,
-      capabilities: await probeBackends(relevant),
       variants: resolved.versionEntry.variants,
       ...(request.backends ? { allow: request.backends } : {}),
       ...(request.variants ? { variantPreference: request.variants } : {}),
-    });
+    };
+    // Only what selection will look at is probed (see backendsToProbe).
+    const { candidates, rejected } = rankCandidates({ ...question, capabilities: await probeBackends(backendsToProbe(question)) });
     const fallbacks: FallbackRecord[] = [];
     const tried = new Set<Candidate>();
     const recordFallback = (candidate: Candidate, error: unknown) => {

@@ -27,6 +27,25 @@ const DTYPE_RANK = { float32: 0, float16: 1, uint8: 2, int8: 3 } as const;
 /** A backend named in a load's `backends` by its name ('wasm') or its id ('ort-wasm'). */
 export const matchesBackend = (backend: Backend, name: string) => name === backend.name || name === backendId(backend);
 
+type BackendQuestion = Omit<SelectionRequest, 'capabilities'>;
+
+/** Variants the request allows, in order. */
+const allowedVariants = (request: BackendQuestion) => Object.keys(request.variants).filter((name) => !request.variantPreference || request.variantPreference.includes(name));
+
+/** Whether selection looks at this backend at all: named in `allow`, or (without it) a non-negative priority. */
+const considered = (backend: Backend, request: BackendQuestion) => (request.allow ? request.allow.some((name) => matchesBackend(backend, name)) : backend.priority >= 0);
+
+/** The allowed variants whose format and dtype the backend runs, before anything about the device. */
+const runnableVariants = (backend: Backend, request: BackendQuestion) => allowedVariants(request).filter((name) => backend.supports(request.variants[name]!.format, request.variants[name]!.dtype));
+
+/**
+ * The backends rankCandidates needs a probe for: the ones it considers that run one of the variants.
+ * A GPU probe holds the thread (Backend.probeBlocksThread), so an ONNX load on wasm never pays for WebGL.
+ */
+export function backendsToProbe(request: BackendQuestion): Backend[] {
+  return request.backends.filter((backend) => considered(backend, request) && runnableVariants(backend, request).length > 0);
+}
+
 /**
  * Orders every (backend, variant) pair that can run on this device, best first, each with the
  * reason for its place. Pure: the engine probes, this decides.
@@ -36,13 +55,11 @@ export function rankCandidates(request: SelectionRequest): { candidates: Candida
   const rejected: { backend: string; reason: string }[] = [];
   for (const backend of request.backends) {
     const id = backendId(backend);
+    if (!considered(backend, request)) continue;
     const allowIndex = request.allow ? request.allow.findIndex((name) => matchesBackend(backend, name)) : -1;
-    if (request.allow && allowIndex < 0) continue;
-    if (!request.allow && backend.priority < 0) continue;
-    const variantNames = Object.keys(request.variants).filter((name) => !request.variantPreference || request.variantPreference.includes(name));
-    const noVariant = { backend: id, reason: `no variant it can run (variants: ${variantNames.join(', ') || 'none'})` };
+    const noVariant = { backend: id, reason: `no variant it can run (variants: ${allowedVariants(request).join(', ') || 'none'})` };
     // Format first: a backend that runs none of the model's formats is never probed for it.
-    const runnable = variantNames.filter((name) => backend.supports(request.variants[name]!.format, request.variants[name]!.dtype));
+    const runnable = runnableVariants(backend, request);
     if (runnable.length === 0) {
       rejected.push(noVariant);
       continue;
